@@ -1,0 +1,57 @@
+"""Admin building blocks shared by every app: workflow transitions as admin actions, and a
+paginator that does not count big tables."""
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db import connection
+from django.utils.functional import cached_property
+
+from core.errors import DomainError
+from core.workflow import transition_apply
+
+
+def transition_action(name: str, *, permission: str = "change", description: str | None = None):
+    """An admin action that applies transition `name` to each selected object through
+    `transition_apply` (lock, check, history), reporting refusals per object."""
+
+    def run(modeladmin, request, queryset):
+        done = 0
+        for obj in queryset:
+            try:
+                transition_apply(obj, name, actor=request.user, reason="admin action")
+                done += 1
+            except (DomainError, PermissionDenied) as exc:
+                modeladmin.message_user(request, f"{obj}: {exc}", messages.WARNING)
+        if done:
+            modeladmin.message_user(request, f"{name.replace('_', ' ').capitalize()}: {done} done.", messages.SUCCESS)
+
+    run.__name__ = f"transition_{name}"
+    return admin.action(description=description or name.replace("_", " ").capitalize(), permissions=[permission])(run)
+
+
+class EstimatedCountPaginator(Paginator):
+    """On PostgreSQL, an unfiltered change list of a big table shows the planner's row estimate
+    instead of running COUNT(*) over millions of rows; filtered lists count exactly."""
+
+    @cached_property
+    def count(self):
+        query = getattr(self.object_list, "query", None)
+        if connection.vendor == "postgresql" and query is not None and not query.where:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
+                    [self.object_list.model._meta.db_table],
+                )
+                estimate = cursor.fetchone()[0]
+            if estimate and estimate > 10_000:
+                return estimate
+        return super().count
+
+
+class BigTableAdmin(admin.ModelAdmin):
+    """For append-only tables with millions of rows."""
+
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
+    list_per_page = 50

@@ -1,0 +1,72 @@
+"""Filtersets of the core endpoints (query parameters of the list endpoints)."""
+
+import django_filters as filters
+from django.db.models import F
+
+from core.choices import Channel, TouchpointKind
+from core.models import AssociateProfile, Customer, Inventory, Location, Notification, Product, Touchpoint
+
+
+class CustomerFilter(filters.FilterSet):
+    email = filters.CharFilter(field_name="email", lookup_expr="iexact")
+    phone = filters.CharFilter(field_name="phone")
+    external_source = filters.CharFilter(field_name="external_ids__source")
+    external_id = filters.CharFilter(field_name="external_ids__external_id")
+    created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+
+    class Meta:
+        model = Customer
+        fields = ["number", "preferred_channel", "language"]
+
+
+class TimelineFilter(filters.FilterSet):
+    kind = filters.MultipleChoiceFilter(choices=TouchpointKind.choices)
+    channel = filters.MultipleChoiceFilter(choices=Channel.choices)
+    occurred_after = filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_before = filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+    order_number = filters.CharFilter()
+
+    class Meta:
+        model = Touchpoint
+        fields = ["kind", "channel", "order_number"]
+
+
+class LocationFilter(filters.FilterSet):
+    class Meta:
+        model = Location
+        fields = ["kind", "open_24h", "is_active", "country", "city"]
+
+
+class ProductFilter(filters.FilterSet):
+    category = filters.CharFilter(field_name="category__slug")
+
+    class Meta:
+        model = Product
+        fields = ["category", "returnable", "installable", "trainable", "alterable", "recyclable", "is_active"]
+
+
+class InventoryFilter(filters.FilterSet):
+    sku = filters.CharFilter(field_name="product__sku")
+    location_code = filters.CharFilter(field_name="location__code")
+    available_below = filters.NumberFilter(method="filter_available_below")
+
+    class Meta:
+        model = Inventory
+        fields = ["product", "location"]
+
+    def filter_available_below(self, queryset, name, value):
+        return queryset.alias(avail=F("on_hand") - F("reserved")).filter(avail__lt=value)
+
+
+class AssociateFilter(filters.FilterSet):
+    skill = filters.CharFilter(field_name="skills__code")
+
+    class Meta:
+        model = AssociateProfile
+        fields = ["home_location"]
+
+
+class NotificationFilter(filters.FilterSet):
+    class Meta:
+        model = Notification
+        fields = ["customer", "status", "channel", "event"]

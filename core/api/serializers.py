@@ -1,0 +1,375 @@
+"""Serializers of the core resources. Input serializers are strict (unknown fields are errors);
+output serializers name related objects with the few fields a screen needs."""
+
+import re
+import zoneinfo
+
+from rest_framework import serializers
+
+from core.api.base import StrictModelSerializer, StrictSerializer
+from core.models import (
+    AssociateProfile,
+    Category,
+    Customer,
+    CustomerAddress,
+    CustomerExternalId,
+    Inventory,
+    Location,
+    Notification,
+    Product,
+    Touchpoint,
+)
+from core.services.customers import customer_etag
+
+PHONE_RE = re.compile(r"^\+[1-9]\d{6,14}$")
+COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+HOUR_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+MAX_DELTA = 1_000_000
+
+
+def validate_phone(value: str) -> str:
+    if value and not PHONE_RE.match(value):
+        raise serializers.ValidationError("Use international format, e.g. +31201234567.")
+    return value
+
+
+def validate_country(value: str) -> str:
+    if not COUNTRY_RE.match(value):
+        raise serializers.ValidationError("Use a two-letter ISO 3166 country code in capitals, e.g. NL.")
+    return value
+
+
+def validate_time_zone(value: str) -> str:
+    if value not in zoneinfo.available_timezones():
+        raise serializers.ValidationError("Unknown time zone; use an IANA name such as Europe/Amsterdam.")
+    return value
+
+
+class CustomerAddressSerializer(StrictModelSerializer):
+    country = serializers.CharField(max_length=2, validators=[validate_country])
+
+    class Meta:
+        model = CustomerAddress
+        fields = [
+            "id",
+            "label",
+            "line1",
+            "line2",
+            "city",
+            "postcode",
+            "region",
+            "country",
+            "latitude",
+            "longitude",
+            "is_default",
+        ]
+        read_only_fields = ["id"]
+
+
+class CustomerExternalIdSerializer(StrictModelSerializer):
+    class Meta:
+        model = CustomerExternalId
+        fields = ["source", "external_id"]
+        validators = []  # uniqueness is checked by the service, with a clear 409
+
+
+class CustomerListSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Customer
+        fields = ["id", "number", "given_name", "family_name", "email", "phone", "preferred_channel", "created_at"]
+
+
+class CustomerSerializer(serializers.ModelSerializer):
+    addresses = CustomerAddressSerializer(many=True, read_only=True)
+    external_ids = CustomerExternalIdSerializer(many=True, read_only=True)
+    etag = serializers.SerializerMethodField(help_text="Send it back as If-Match when you update.")
+
+    class Meta:
+        model = Customer
+        fields = [
+            "id",
+            "number",
+            "given_name",
+            "family_name",
+            "email",
+            "alternate_email",
+            "phone",
+            "alternate_phone",
+            "time_zone",
+            "language",
+            "preferred_channel",
+            "consent_email",
+            "consent_sms",
+            "consent_push",
+            "addresses",
+            "external_ids",
+            "created_at",
+            "updated_at",
+            "etag",
+        ]
+
+    def get_etag(self, obj) -> str:
+        return customer_etag(obj)
+
+
+class CustomerWriteSerializer(StrictModelSerializer):
+    phone = serializers.CharField(max_length=32, required=False, allow_blank=True, validators=[validate_phone])
+    alternate_phone = serializers.CharField(
+        max_length=32, required=False, allow_blank=True, validators=[validate_phone]
+    )
+    time_zone = serializers.CharField(max_length=64, required=False, validators=[validate_time_zone])
+    addresses = CustomerAddressSerializer(many=True, required=False)
+    external_ids = CustomerExternalIdSerializer(many=True, required=False)
+
+    class Meta:
+        model = Customer
+        fields = [
+            "given_name",
+            "family_name",
+            "email",
+            "alternate_email",
+            "phone",
+            "alternate_phone",
+            "time_zone",
+            "language",
+            "preferred_channel",
+            "consent_email",
+            "consent_sms",
+            "consent_push",
+            "addresses",
+            "external_ids",
+        ]
+        extra_kwargs = {"email": {"validators": []}}  # the service answers a taken e-mail with a 409
+
+    def validate_addresses(self, value):
+        if len(value) > 20:
+            raise serializers.ValidationError("At most 20 addresses.")
+        if sum(1 for a in value if a.get("is_default")) > 1:
+            raise serializers.ValidationError("Only one address can be the default.")
+        return value
+
+    def validate_external_ids(self, value):
+        if self.instance is not None:
+            raise serializers.ValidationError("External ids are set when the customer is created.")
+        pairs = [(e["source"], e["external_id"]) for e in value]
+        if len(pairs) != len(set(pairs)):
+            raise serializers.ValidationError("Each external id may appear once.")
+        return value
+
+
+class MeSerializer(CustomerWriteSerializer):
+    """What customers may change about themselves in the app; the e-mail is their login."""
+
+    class Meta(CustomerWriteSerializer.Meta):
+        fields = [
+            "given_name",
+            "family_name",
+            "phone",
+            "time_zone",
+            "language",
+            "preferred_channel",
+            "consent_email",
+            "consent_sms",
+            "consent_push",
+            "addresses",
+        ]
+
+
+class TouchpointSerializer(serializers.ModelSerializer):
+    associate = serializers.SerializerMethodField()
+    location = serializers.SerializerMethodField()
+    product = serializers.SerializerMethodField()
+    subject = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Touchpoint
+        fields = [
+            "id",
+            "kind",
+            "channel",
+            "occurred_at",
+            "summary",
+            "order_number",
+            "associate",
+            "location",
+            "product",
+            "subject",
+        ]
+
+    def get_associate(self, obj) -> dict | None:
+        a = obj.associate
+        return {"id": a.pk, "name": a.get_full_name() or a.email} if a else None
+
+    def get_location(self, obj) -> dict | None:
+        loc = obj.location
+        return {"id": loc.pk, "code": loc.code, "name": loc.name} if loc else None
+
+    def get_product(self, obj) -> dict | None:
+        p = obj.product
+        return {"id": p.pk, "sku": p.sku, "name": p.name} if p else None
+
+    def get_subject(self, obj) -> dict | None:
+        if obj.subject_type_id is None:
+            return None
+        return {"type": f"{obj.subject_type.app_label}.{obj.subject_type.model}", "id": obj.subject_id}
+
+
+class OpeningHoursField(serializers.JSONField):
+    """{"mon": [["09:00", "18:00"]], ...}; days absent are closed."""
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("Expected an object keyed by weekday (mon..sun).")
+        for day, spans in value.items():
+            if day not in WEEKDAYS:
+                raise serializers.ValidationError(f"Unknown weekday {day!r}; use mon..sun.")
+            if not isinstance(spans, list) or len(spans) > 4:
+                raise serializers.ValidationError(f"{day}: expected a list of up to 4 [open, close] pairs.")
+            for span in spans:
+                if (
+                    not isinstance(span, list)
+                    or len(span) != 2
+                    or not all(isinstance(t, str) and HOUR_RE.match(t) for t in span)
+                    or span[0] >= span[1]
+                ):
+                    raise serializers.ValidationError(f'{day}: each span is ["HH:MM", "HH:MM"], open before close.')
+        return value
+
+
+class LocationSerializer(StrictModelSerializer):
+    country = serializers.CharField(max_length=2, validators=[validate_country])
+    time_zone = serializers.CharField(max_length=64, validators=[validate_time_zone])
+    opening_hours = OpeningHoursField(required=False)
+
+    class Meta:
+        model = Location
+        fields = [
+            "id",
+            "code",
+            "name",
+            "kind",
+            "address_line1",
+            "address_line2",
+            "city",
+            "postcode",
+            "region",
+            "country",
+            "latitude",
+            "longitude",
+            "opening_hours",
+            "open_24h",
+            "time_zone",
+            "phone",
+            "is_active",
+        ]
+        read_only_fields = ["id"]
+
+
+class ProductSerializer(StrictModelSerializer):
+    category = serializers.SlugRelatedField(slug_field="slug", queryset=Category.objects.all())
+    currency = serializers.RegexField(r"^[A-Z]{3}$", max_length=3, error_messages={"invalid": "ISO 4217 code."})
+
+    class Meta:
+        model = Product
+        fields = [
+            "id",
+            "sku",
+            "name",
+            "category",
+            "price",
+            "currency",
+            "returnable",
+            "return_window_days",
+            "installable",
+            "trainable",
+            "alterable",
+            "recyclable",
+            "resale_value",
+            "is_active",
+        ]
+        read_only_fields = ["id"]
+
+
+class InventorySerializer(serializers.ModelSerializer):
+    product_sku = serializers.CharField(source="product.sku", read_only=True)
+    location_code = serializers.CharField(source="location.code", read_only=True)
+    available = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Inventory
+        fields = [
+            "id",
+            "product",
+            "product_sku",
+            "location",
+            "location_code",
+            "on_hand",
+            "reserved",
+            "available",
+            "updated_at",
+        ]
+
+
+class InventoryAdjustSerializer(StrictSerializer):
+    on_hand_delta = serializers.IntegerField(default=0, min_value=-MAX_DELTA, max_value=MAX_DELTA)
+    reserved_delta = serializers.IntegerField(default=0, min_value=-MAX_DELTA, max_value=MAX_DELTA)
+
+    def validate(self, attrs):
+        if not attrs["on_hand_delta"] and not attrs["reserved_delta"]:
+            raise serializers.ValidationError("Give a non-zero on_hand_delta or reserved_delta.")
+        return attrs
+
+
+class AssociateSerializer(serializers.ModelSerializer):
+    name = serializers.SerializerMethodField()
+    email = serializers.EmailField(source="user.email", read_only=True)
+    skills = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
+    roles = serializers.SerializerMethodField()
+
+    class Meta:
+        model = AssociateProfile
+        fields = [
+            "id",
+            "user",
+            "name",
+            "email",
+            "employee_code",
+            "home_location",
+            "skills",
+            "roles",
+            "approval_limit",
+            "approval_currency",
+        ]
+
+    def get_name(self, obj) -> str:
+        return obj.user.get_full_name() or obj.user.email
+
+    def get_roles(self, obj) -> list[str]:
+        return [g.name for g in obj.user.groups.all()]
+
+
+class NotificationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Notification
+        fields = [
+            "id",
+            "customer",
+            "event",
+            "channel",
+            "recipient",
+            "subject",
+            "body",
+            "status",
+            "attempts",
+            "last_error",
+            "created_at",
+            "sent_at",
+        ]
+
+
+class MyNotificationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Notification
+        fields = ["id", "event", "channel", "subject", "body", "status", "created_at", "sent_at"]

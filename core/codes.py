@@ -1,0 +1,23 @@
+"""Codes people read aloud, and secrets nobody should guess.
+
+Readable codes use an alphabet without look-alikes (no 0/O, 1/I/L, U) so a number spelled over
+the phone is heard right. They are random, not sequential, and unique by a database constraint.
+"""
+
+import secrets
+
+READABLE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def readable_code(prefix: str, length: int = 8) -> str:
+    """A prefix and `length` characters: 30**8 ≈ 6.6e11 values, so a clash is rare and retried."""
+    return prefix + "".join(secrets.choice(READABLE_ALPHABET) for _ in range(length))
+
+
+def customer_number() -> str:
+    return readable_code("C")
+
+
+def secret_token() -> str:
+    """128 bits of randomness, URL-safe; for pickup codes, voucher codes and survey links."""
+    return secrets.token_urlsafe(16)

@@ -1,0 +1,50 @@
+"""Reads shaped for the API and the pages, with the joins they need."""
+
+from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
+
+from core.models import AssociateProfile, Customer, CustomerAddress, Inventory, Notification, Touchpoint
+
+
+def customer_list() -> QuerySet[Customer]:
+    return Customer.objects.all()
+
+
+def customer_detail() -> QuerySet[Customer]:
+    return Customer.objects.prefetch_related(
+        Prefetch("addresses", queryset=CustomerAddress.objects.order_by("-is_default", "id")), "external_ids"
+    )
+
+
+def timeline() -> QuerySet[Touchpoint]:
+    """Touchpoints with what a timeline row shows, newest first."""
+    return Touchpoint.objects.select_related("associate", "location", "product", "subject_type").order_by(
+        "-occurred_at", "-id"
+    )
+
+
+def customer_timeline(customer_id: int) -> QuerySet[Touchpoint]:
+    """One customer's touchpoints, newest first (index touchpoint_customer_newest)."""
+    return timeline().filter(customer_id=customer_id)
+
+
+def location_touchpoints_today(location_id: int, tz) -> QuerySet[Touchpoint]:
+    now = timezone.localtime(timezone.now(), tz)
+    start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    return (
+        Touchpoint.objects.filter(location_id=location_id, occurred_at__gte=start)
+        .select_related("customer", "associate", "product")
+        .order_by("-occurred_at", "-id")
+    )
+
+
+def inventory_list() -> QuerySet[Inventory]:
+    return Inventory.objects.select_related("product", "location")
+
+
+def associate_list() -> QuerySet[AssociateProfile]:
+    return AssociateProfile.objects.select_related("user", "home_location").prefetch_related("skills", "user__groups")
+
+
+def notification_list() -> QuerySet[Notification]:
+    return Notification.objects.all()

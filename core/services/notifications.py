@@ -1,0 +1,135 @@
+"""The notification outbox: write in the caller's transaction, send after commit, sweep leftovers.
+
+`notify()` never sends anything itself. It writes one Notification row per channel (suppressed,
+with the reason, where the customer gave no consent or has no address), and schedules the send
+task for after the commit. If the broker is down the rows stay queued and `notifications_sweep`
+sends them later: a broker outage delays messages but loses none. The unique dedupe key makes
+a second `notify()` for the same event and object a no-op, so the customer is never told twice.
+"""
+
+import logging
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from core.choices import Channel, ContactChannel, NotificationStatus, TouchpointKind
+from core.models import Customer, Notification
+from core.notifications.backends import backend_for
+from core.notifications.rendering import render_message
+from core.services.timeline import touchpoint_record
+
+logger = logging.getLogger("aftercare.notifications")
+
+TIMELINE_CHANNEL = {
+    ContactChannel.EMAIL: Channel.EMAIL,
+    ContactChannel.SMS: Channel.SMS,
+    ContactChannel.PUSH: Channel.APP,
+}
+
+
+def _recipient(customer: Customer, channel: str) -> str:
+    if channel == ContactChannel.EMAIL:
+        return customer.email
+    if channel == ContactChannel.SMS:
+        return customer.phone
+    return f"user:{customer.user_id}" if customer.user_id else ""
+
+
+def notify(
+    *, customer: Customer, event: str, dedupe_key: str, context: dict | None = None, channels=None
+) -> list[Notification]:
+    """Queue `event` for `customer` on `channels` (default: the preferred channel).
+
+    `dedupe_key` names the occasion (e.g. "delivery-reminder:D-123"); the same key on the same
+    channel is queued once, ever. Returns the rows written by this call.
+    """
+    channels = list(channels or [customer.preferred_channel])
+    context = {"customer": customer, **(context or {})}
+    written = []
+    for channel in channels:
+        recipient = _recipient(customer, channel)
+        status, reason = NotificationStatus.QUEUED, ""
+        if not customer.consents_to(channel):
+            status, reason = NotificationStatus.SUPPRESSED, f"no consent for {channel}"
+        elif not recipient:
+            status, reason = NotificationStatus.SUPPRESSED, f"no {channel} address"
+        subject, body = render_message(event, channel, context)
+        try:
+            with transaction.atomic():
+                row = Notification.objects.create(
+                    customer=customer,
+                    event=event,
+                    channel=channel,
+                    recipient=recipient,
+                    subject=subject,
+                    body=body,
+                    status=status,
+                    last_error=reason,
+                    dedupe_key=f"{dedupe_key}:{channel}"[:200],
+                )
+        except IntegrityError:
+            logger.info("notification %s on %s already queued; not sent twice", dedupe_key, channel)
+            continue
+        written.append(row)
+        if status == NotificationStatus.QUEUED:
+            transaction.on_commit(lambda pk=row.pk: enqueue_send(pk))
+    return written
+
+
+def enqueue_send(notification_id: int) -> None:
+    """Hand the row to Celery; if the broker cannot take it, the sweep will."""
+    from core.tasks import notification_send_task
+
+    try:
+        notification_send_task.delay(notification_id)
+    except Exception:  # broker down or misconfigured: the row stays queued for the sweep
+        logger.warning("could not enqueue notification %s; left for the sweep", notification_id, exc_info=True)
+
+
+def notification_send(*, notification_id: int) -> Notification | None:
+    """Send one queued notification; safe to run twice (the row is locked and re-checked)."""
+    with transaction.atomic():
+        row = (
+            Notification.objects.select_for_update()
+            .select_related("customer")
+            .filter(pk=notification_id, status=NotificationStatus.QUEUED)
+            .first()
+        )
+        if row is None:
+            return None
+        row.attempts += 1
+        try:
+            backend_for(row.channel).send(row)
+        except Exception as exc:  # any provider failure is recorded and retried, never raised
+            row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+            if row.attempts >= settings.NOTIFICATION_MAX_ATTEMPTS:
+                row.status = NotificationStatus.FAILED
+            row.save(update_fields=["attempts", "last_error", "status"])
+            logger.warning("notification %s attempt %s failed: %s", row.pk, row.attempts, row.last_error)
+            return row
+        row.status = NotificationStatus.SENT
+        row.sent_at = timezone.now()
+        row.last_error = ""
+        row.save(update_fields=["attempts", "last_error", "status", "sent_at"])
+        touchpoint_record(
+            customer=row.customer,
+            kind=TouchpointKind.NOTIFICATION,
+            channel=TIMELINE_CHANNEL[row.channel],
+            summary=row.subject or row.body,
+            subject=row,
+        )
+        return row
+
+
+def notifications_sweep(*, limit: int = 500) -> int:
+    """Re-enqueue queued rows older than NOTIFICATION_SWEEP_AFTER. Returns how many."""
+    cutoff = timezone.now() - settings.NOTIFICATION_SWEEP_AFTER
+    ids = list(
+        Notification.objects.filter(status=NotificationStatus.QUEUED, created_at__lt=cutoff)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for pk in ids:
+        enqueue_send(pk)
+    return len(ids)
