@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class WorkflowAppConfig(AppConfig):
+    name = "tests.workflowapp"
+    label = "workflowapp"
