@@ -3,7 +3,7 @@
 from rest_framework import serializers, viewsets
 
 from core.api.idempotency import run_idempotent
-from core.api.permissions import ActionPermission, StaffModelPermissions
+from core.api.permissions import StaffModelPermissions
 
 
 class IdempotentPostMixin:
@@ -45,7 +45,7 @@ class IdempotentPostMixin:
 class StaffViewSetMixin(IdempotentPostMixin):
     """Base of staff endpoints: model permissions per role, plus `restrict()` for object rules."""
 
-    permission_classes = [StaffModelPermissions, ActionPermission]
+    permission_classes = [StaffModelPermissions]
 
     def restrict(self, queryset):
         """Narrow the queryset to what this user may see; lists and details both use it."""
