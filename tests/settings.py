@@ -10,3 +10,6 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
 ROOT_URLCONF = "tests.urls"
+# Tasks run in-process in tests, whatever broker is configured; the tests that need a real
+# worker (tests/core/test_celery_worker.py) switch to the broker themselves.
+CELERY_TASK_ALWAYS_EAGER = True

@@ -1,6 +1,6 @@
 """Shared pieces of every API view and serializer: idempotent POSTs, strict input, ETags."""
 
-from rest_framework import serializers, viewsets
+from rest_framework import mixins, serializers, viewsets
 
 from core.api.idempotency import run_idempotent
 from core.api.permissions import StaffModelPermissions
@@ -8,8 +8,9 @@ from core.api.permissions import StaffModelPermissions
 
 class IdempotentPostMixin:
     """Routes every POST through run_idempotent, after authentication, permissions and throttles
-    and inside the transaction that does the write. A copy of APIView.dispatch with that one
-    change: DRF has no hook between `initial()` and the handler."""
+    and inside the transaction that does the write, and holds every request body to
+    DATA_UPLOAD_MAX_MEMORY_SIZE (DRF's parsers read the stream without a limit). A copy of
+    APIView.dispatch with those changes: DRF has no hook between `initial()` and the handler."""
 
     idempotency_required = False
 
@@ -20,6 +21,8 @@ class IdempotentPostMixin:
         self.request = request
         self.headers = self.default_response_headers
         try:
+            if request.method in ("POST", "PUT", "PATCH"):
+                request.body  # noqa: B018 -- reading it enforces the size limit (413)
             self.initial(request, *args, **kwargs)
             method = request.method.lower()
             handler = getattr(self, method, None) if method in self.http_method_names else None
@@ -55,8 +58,15 @@ class StaffViewSetMixin(IdempotentPostMixin):
         return self.restrict(super().get_queryset())
 
 
-class StaffModelViewSet(StaffViewSetMixin, viewsets.ModelViewSet):
-    http_method_names = ["get", "post", "patch", "put", "head", "options"]
+class StaffModelViewSet(
+    StaffViewSetMixin,
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.ListModelMixin,
+    viewsets.GenericViewSet,
+):
+    """List, read, create and update; records people act on are closed or voided, not deleted."""
 
 
 class StaffReadOnlyViewSet(StaffViewSetMixin, viewsets.ReadOnlyModelViewSet):

@@ -92,9 +92,7 @@ def test_money_moving_post_without_a_key_is_400(manager):
 
 
 def test_overlong_key_is_refused(agent_client):
-    response = agent_client.post(
-        "/api/v1/customers/", NEW_CUSTOMER, format="json", HTTP_IDEMPOTENCY_KEY="k" * 256
-    )
+    response = agent_client.post("/api/v1/customers/", NEW_CUSTOMER, format="json", HTTP_IDEMPOTENCY_KEY="k" * 256)
     assert response.status_code == 422
     assert Customer.objects.count() == 0
 
@@ -111,7 +109,7 @@ def test_purge_forgets_keys_older_than_the_ttl_and_keeps_the_rest(agent, setting
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_same_key_while_the_first_request_is_in_flight_is_409(agent):
     if connection.vendor != "postgresql":
         pytest.skip("in-flight detection uses a PostgreSQL advisory lock; SQLite serialises the requests instead")

@@ -22,8 +22,11 @@ class TicketViewSet(StaffModelViewSet):
     queryset = Ticket.objects.all()
     serializer_class = TicketSerializer
     idempotency_required = ["refund"]
-    action_permissions = {"start": "workflowapp.change_ticket", "resolve": "workflowapp.change_ticket",
-                          "refund": "workflowapp.change_ticket"}
+    action_permissions = {
+        "start": "workflowapp.change_ticket",
+        "resolve": "workflowapp.change_ticket",
+        "refund": "workflowapp.change_ticket",
+    }
 
     def _transition(self, name, **kwargs):
         ticket = transition_apply(self.get_object(), name, actor=self.request.user, **kwargs)
