@@ -45,7 +45,6 @@ class StaffModelPermissions(permissions.DjangoModelPermissions):
             return False
         return True
 
-
     @staticmethod
     def _has_method(view, request) -> bool:
         method = request.method.lower()

@@ -270,6 +270,7 @@ class LocationSerializer(StrictModelSerializer):
 class ProductSerializer(StrictModelSerializer):
     category = serializers.SlugRelatedField(slug_field="slug", queryset=Category.objects.all())
     currency = serializers.RegexField(r"^[A-Z]{3}$", max_length=3, error_messages={"invalid": "ISO 4217 code."})
+    return_window_days = serializers.IntegerField(min_value=0, max_value=3650, required=False)
 
     class Meta:
         model = Product

@@ -94,10 +94,11 @@ class CustomerTimelineView(StaffViewSetMixin, generics.ListAPIView):
     ordering_fields = []
 
     def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):
-            return selectors.timeline().none()
-        customer = get_object_or_404(selectors.customer_list(), pk=self.kwargs["pk"])
-        return selectors.customer_timeline(customer.pk)
+        return selectors.timeline().filter(customer_id=self.kwargs.get("pk"))
+
+    def list(self, request, *args, **kwargs):
+        get_object_or_404(self.restrict(selectors.customer_list()), pk=kwargs["pk"])
+        return super().list(request, *args, **kwargs)
 
 
 class LocationViewSet(StaffModelViewSet):

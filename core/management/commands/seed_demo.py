@@ -68,6 +68,11 @@ CENT = Decimal("0.01")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 TIME_ZONES = {"NL": "Europe/Amsterdam", "BE": "Europe/Brussels"}
 CHANGE_REASON = "seed_demo"
+TIMELINE_CHANNEL = {
+    ContactChannel.EMAIL: Channel.EMAIL,
+    ContactChannel.SMS: Channel.SMS,
+    ContactChannel.PUSH: Channel.APP,
+}
 
 
 def _money(value: Decimal) -> Decimal:
@@ -760,7 +765,6 @@ class World:
     staff_with_skill: dict[tuple[str, str], list[User]]
     staff_at: dict[str, list[User]]
     agents: list[User]
-    managers: list[User]
     pickup_points: dict[str, list[Location]]
     order_type: ContentType
     zones: dict[str, ZoneInfo] = field(default_factory=dict)
@@ -784,7 +788,8 @@ def _build_world(
         by_category[spec.category].append(products[spec.sku])
     with_skill: dict[tuple[str, str], list[User]] = defaultdict(list)
     staff_at: dict[str, list[User]] = defaultdict(list)
-    for spec in _user_specs():
+    specs = _user_specs()
+    for spec in specs:
         if spec.role in (Role.ASSOCIATE, Role.MANAGER):
             staff_at[spec.home].append(users[spec.email])
         for skill in spec.skills:
@@ -793,7 +798,6 @@ def _build_world(
     for loc in locations.values():
         if loc.kind in (LocationKind.LOCKER, LocationKind.PUDO, LocationKind.KIOSK):
             pickup_points[loc.country].append(loc)
-    specs = _user_specs()
     return World(
         now=now,
         locations=locations,
@@ -803,7 +807,6 @@ def _build_world(
         staff_with_skill=with_skill,
         staff_at=staff_at,
         agents=[users[s.email] for s in specs if s.role == Role.CUSTOMER_SERVICE],
-        managers=[users[s.email] for s in specs if s.role == Role.MANAGER],
         pickup_points=pickup_points,
         order_type=ContentType.objects.get_for_model(Order),
     )
@@ -871,16 +874,14 @@ class Story:
         return touchpoint
 
     def notify(self, when: datetime | None, summary: str, **links) -> None:
-        """A message sent on the customer's preferred channel, if they consented to it (else by e-mail)."""
-        channel = self.customer.preferred_channel
-        if not self.customer.consents_to(channel):
-            if not self.customer.consent_email:
-                return
-            channel = ContactChannel.EMAIL
-        timeline_channel = {ContactChannel.EMAIL: Channel.EMAIL, ContactChannel.SMS: Channel.SMS}.get(
-            channel, Channel.APP
+        """A message on the preferred channel. As with `notify()`, none without consent and an address."""
+        customer = self.customer
+        channel = customer.preferred_channel
+        address = {ContactChannel.EMAIL: customer.email, ContactChannel.SMS: customer.phone}.get(
+            channel, customer.user_id
         )
-        self.add(TouchpointKind.NOTIFICATION, timeline_channel, when, summary, **links)
+        if customer.consents_to(channel) and address:
+            self.add(TouchpointKind.NOTIFICATION, TIMELINE_CHANNEL[channel], when, summary, **links)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1054,11 +1055,13 @@ def _place_order(
 
 
 def _line(rng: random.Random | None, order: Order, product: Product, quantity: int) -> OrderLine:
-    """Shelf prices include VAT: a line holds the net unit price, any discount, and the VAT on the rest."""
+    """Shelf prices include VAT. A line holds the net unit price and discount, and the VAT is what makes the
+    line come to the shelf price (less any discount) to the cent, as a till computes it."""
+    rate = rng.choices((Decimal(0), Decimal("0.10"), Decimal("0.15")), (85, 10, 5))[0] if rng else Decimal(0)
+    to_pay = _money(product.price * quantity * (1 - rate))
     unit_price = _money(product.price / (1 + VAT_RATE))
-    discount_rate = rng.choices((Decimal(0), Decimal("0.10"), Decimal("0.15")), (85, 10, 5))[0] if rng else 0
-    discount = _money(unit_price * quantity * discount_rate)
-    tax = _money((unit_price * quantity - discount) * VAT_RATE)
+    discount = _money(unit_price * quantity * rate)
+    tax = to_pay - (unit_price * quantity - discount)
     return OrderLine(order=order, product=product, quantity=quantity, unit_price=unit_price, discount=discount, tax=tax)
 
 

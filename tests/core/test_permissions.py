@@ -1,0 +1,163 @@
+"""Authorisation matrix: every core endpoint x every role, and denials leave no trace."""
+
+import pytest
+from django.apps import apps
+
+from core.services.notifications import notify
+from tests.factories import CategoryFactory, CustomerFactory, InventoryFactory, LocationFactory, ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+ROLES = ["anon", "roleless", "customer", "associate", "agent", "manager", "admin"]
+STAFF = {"associate", "agent", "manager", "admin"}
+MANAGERS = {"manager", "admin"}
+
+
+@pytest.fixture
+def clients(
+    anon_client, roleless_client, customer_app_client, associate_client, agent_client, manager_client, admin_client_api
+):
+    return {
+        "anon": anon_client,
+        "roleless": roleless_client,
+        "customer": customer_app_client,
+        "associate": associate_client,
+        "agent": agent_client,
+        "manager": manager_client,
+        "admin": admin_client_api,
+    }
+
+
+@pytest.fixture
+def objects(associate):
+    CategoryFactory(slug="lighting", name="Lighting")
+    return {
+        "customer": CustomerFactory(),
+        "location": LocationFactory(),
+        "product": ProductFactory(),
+        "inventory_elsewhere": InventoryFactory(on_hand=5),
+        "inventory_home": InventoryFactory(location=associate.associate.home_location, on_hand=5),
+    }
+
+
+def _location_payload():
+    return {
+        "code": "NEW1",
+        "name": "New store",
+        "kind": "store",
+        "address_line1": "1 Road",
+        "city": "Gouda",
+        "postcode": "2801AA",
+        "country": "NL",
+        "latitude": "52.0",
+        "longitude": "4.7",
+        "time_zone": "Europe/Amsterdam",
+    }
+
+
+# (name, method, url builder, payload builder, model whose count must not change when denied, allowed roles)
+CASES = [
+    ("customers list", "get", lambda o: "/api/v1/customers/", None, None, STAFF),
+    ("customer detail", "get", lambda o: f"/api/v1/customers/{o['customer'].pk}/", None, None, STAFF),
+    (
+        "customer create",
+        "post",
+        lambda o: "/api/v1/customers/",
+        lambda: {"given_name": "New", "family_name": "Person"},
+        "core.Customer",
+        STAFF,
+    ),
+    (
+        "customer update",
+        "patch",
+        lambda o: f"/api/v1/customers/{o['customer'].pk}/",
+        lambda: {"given_name": "Changed"},
+        None,
+        STAFF,
+    ),
+    ("customer timeline", "get", lambda o: f"/api/v1/customers/{o['customer'].pk}/timeline/", None, None, STAFF),
+    ("locations list", "get", lambda o: "/api/v1/locations/", None, None, STAFF),
+    ("location create", "post", lambda o: "/api/v1/locations/", _location_payload, "core.Location", MANAGERS),
+    (
+        "location update",
+        "patch",
+        lambda o: f"/api/v1/locations/{o['location'].pk}/",
+        lambda: {"name": "Renamed"},
+        None,
+        MANAGERS,
+    ),
+    ("products list", "get", lambda o: "/api/v1/products/", None, None, STAFF),
+    (
+        "product create",
+        "post",
+        lambda o: "/api/v1/products/",
+        lambda: {"sku": "NEW-1", "name": "Lamp", "category": "lighting", "price": "10.00", "currency": "EUR"},
+        "core.Product",
+        MANAGERS,
+    ),
+    (
+        "product update",
+        "patch",
+        lambda o: f"/api/v1/products/{o['product'].pk}/",
+        lambda: {"price": "12.50"},
+        None,
+        MANAGERS,
+    ),
+    ("inventory list", "get", lambda o: "/api/v1/inventory/", None, None, STAFF),
+    (
+        "inventory adjust at home",
+        "post",
+        lambda o: f"/api/v1/inventory/{o['inventory_home'].pk}/adjust/",
+        lambda: {"on_hand_delta": 1},
+        None,
+        {"associate", "manager", "admin"},
+    ),
+    (
+        "inventory adjust elsewhere",
+        "post",
+        lambda o: f"/api/v1/inventory/{o['inventory_elsewhere'].pk}/adjust/",
+        lambda: {"on_hand_delta": 1},
+        None,
+        MANAGERS,
+    ),
+    ("associates list", "get", lambda o: "/api/v1/associates/", None, None, STAFF),
+    ("notifications list", "get", lambda o: "/api/v1/notifications/", None, None, STAFF),
+    ("me", "get", lambda o: "/api/v1/me/", None, None, {"customer"}),
+    ("me update", "patch", lambda o: "/api/v1/me/", lambda: {"given_name": "Me"}, None, {"customer"}),
+    ("my timeline", "get", lambda o: "/api/v1/me/timeline/", None, None, {"customer"}),
+    ("my notifications", "get", lambda o: "/api/v1/me/notifications/", None, None, {"customer"}),
+]
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_authorisation_matrix(case, role, clients, objects):
+    name, method, url, payload, model, allowed = case
+    counted = apps.get_model(model) if model else None
+    before = counted.objects.count() if counted else None
+    stock = ("inventory_home", "inventory_elsewhere")
+
+    response = getattr(clients[role], method)(url(objects), payload() if payload else None, format="json")
+
+    if role in allowed:
+        assert response.status_code in (200, 201), (name, role, response.content)
+        return
+    expected = 401 if role == "anon" else 403
+    assert response.status_code == expected, (name, role, response.content)
+    assert response["Content-Type"] == "application/problem+json"
+    if counted:
+        assert counted.objects.count() == before
+    for key in stock:
+        objects[key].refresh_from_db()
+    assert [objects[key].on_hand for key in stock] == [5, 5]
+
+
+def test_another_customers_notification_is_404_not_403(customer_app_client, customer):
+    stranger = CustomerFactory()
+    (theirs,) = notify(customer=stranger, event="contact_details_changed", dedupe_key="x", context={"changed": []})
+    (mine,) = notify(customer=customer, event="contact_details_changed", dedupe_key="y", context={"changed": []})
+
+    assert customer_app_client.get(f"/api/v1/me/notifications/{theirs.pk}/").status_code == 404
+    assert customer_app_client.get(f"/api/v1/me/notifications/{mine.pk}/").status_code == 200
+    listed = customer_app_client.get("/api/v1/me/notifications/").json()["results"]
+    assert [n["id"] for n in listed] == [mine.pk]

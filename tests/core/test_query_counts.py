@@ -1,0 +1,93 @@
+"""Lists run a fixed number of queries whatever the page size: API endpoints and admin change lists."""
+
+import pytest
+from django.contrib import admin
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from core.models import Skill
+from core.services.notifications import notify
+from orders.models import Order, OrderLine
+from tests.factories import (
+    AssociateProfileFactory,
+    CustomerAddressFactory,
+    CustomerFactory,
+    InventoryFactory,
+    LocationFactory,
+    ProductFactory,
+    TouchpointFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+ROWS = 30
+
+
+@pytest.fixture
+def many(customer):
+    store = LocationFactory()
+    skills = [Skill.objects.create(code=f"s{i}", name=f"Skill {i}") for i in range(3)]
+    for i in range(ROWS):
+        other = CustomerFactory()
+        CustomerAddressFactory(customer=other)
+        product = ProductFactory()
+        InventoryFactory(product=product, location=store)
+        profile = AssociateProfileFactory(home_location=store, user__roles=["associate"])
+        profile.skills.add(*skills)
+        TouchpointFactory(customer=customer, location=store, product=product, associate=profile.user)
+        notify(customer=customer, event="contact_details_changed", dedupe_key=f"n{i}", context={"changed": []})
+        order = Order.objects.create(customer=other, channel="store", location=store)
+        OrderLine.objects.create(order=order, product=product, quantity=1, unit_price=10)
+        LocationFactory()
+    return customer
+
+
+def _count(client, url, params):
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url, params)
+    assert response.status_code == 200, response.content[:300]
+    return len(ctx), ctx
+
+
+def _assert_constant(client, url, small=None, large=None):
+    _count(client, url, small or {"page_size": 1})  # warm up: the caller's permissions are cached per request user
+    small_n, _ = _count(client, url, small or {"page_size": 1})
+    large_n, large_ctx = _count(client, url, large or {"page_size": 25})
+    if small_n != large_n:
+        sql = "\n".join(q["sql"] for q in large_ctx.captured_queries)
+        pytest.fail(f"{url}: {small_n} queries for 1 row, {large_n} for 25:\n{sql}")
+    return large_n
+
+
+API_LISTS = [
+    "/api/v1/customers/",
+    "/api/v1/locations/",
+    "/api/v1/products/",
+    "/api/v1/inventory/",
+    "/api/v1/associates/",
+    "/api/v1/notifications/",
+]
+
+
+@pytest.mark.parametrize("url", API_LISTS)
+def test_staff_list_endpoints_run_constant_queries(url, many, manager_client):
+    assert _assert_constant(manager_client, url) <= 6
+
+
+def test_timeline_runs_constant_queries(many, manager_client):
+    assert _assert_constant(manager_client, f"/api/v1/customers/{many.pk}/timeline/") <= 6
+
+
+@pytest.mark.parametrize("url", ["/api/v1/me/timeline/", "/api/v1/me/notifications/"])
+def test_customer_lists_run_constant_queries(url, many, customer_app_client):
+    assert _assert_constant(customer_app_client, url) <= 6
+
+
+def _admin_changelists():
+    return [f"/admin/{m._meta.app_label}/{m._meta.model_name}/" for m in admin.site._registry]
+
+
+@pytest.mark.parametrize("url", _admin_changelists())
+def test_admin_change_lists_run_constant_queries(url, many, client, admin_user):
+    client.force_login(admin_user)
+    _assert_constant(client, url, small={"p": 0}, large={"p": 0, "all": ""})
