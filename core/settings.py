@@ -175,12 +175,6 @@ SPECTACULAR_SETTINGS = {
         "TouchpointChannelEnum": "core.choices.Channel",
         "ContactChannelEnum": "core.choices.ContactChannel",
     },
-    "APPEND_COMPONENTS": {
-        "securitySchemes": {
-            "SessionToken": {"type": "apiKey", "in": "header", "name": "X-Session-Token"},
-        }
-    },
-    "SECURITY": [{"SessionToken": []}],
 }
 # How long an Idempotency-Key is remembered before the periodic purge may drop it.
 IDEMPOTENCY_KEY_TTL = timedelta(hours=env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24))
