@@ -2,7 +2,7 @@
 POST actions that go through core.workflow. One action moves money, so it requires a key."""
 
 from django.utils import timezone
-from rest_framework import serializers, status
+from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 

@@ -17,6 +17,9 @@ class Ticket(models.Model):
     status = FSMField(choices=Status.choices, default=Status.OPEN, protected=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
 
+    class Meta:
+        permissions = [("cancel_ticket", "Can cancel a ticket")]
+
     @transition(field=status, source=Status.OPEN, target=Status.IN_PROGRESS)
     def start(self):
         pass
@@ -33,6 +36,3 @@ class Ticket(models.Model):
     )
     def cancel(self):
         pass
-
-    class Meta:
-        permissions = [("cancel_ticket", "Can cancel a ticket")]
