@@ -51,9 +51,11 @@ class CustomerViewSet(StaffModelViewSet):
         return serializers.CustomerSerializer
 
     def _detail_response(self, customer, status_code=status.HTTP_200_OK):
-        customer = selectors.customer_detail().get(pk=customer.pk)
         data = serializers.CustomerSerializer(customer, context=self.get_serializer_context()).data
         return Response(data, status=status_code, headers={"ETag": data["etag"]})
+
+    def _reloaded(self, customer):
+        return selectors.customer_detail().get(pk=customer.pk)
 
     def retrieve(self, request, *args, **kwargs):
         return self._detail_response(self.get_object())
@@ -63,7 +65,7 @@ class CustomerViewSet(StaffModelViewSet):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         customer = customer_services.customer_create(actor=request.user, **serializer.validated_data)
-        response = self._detail_response(customer, status.HTTP_201_CREATED)
+        response = self._detail_response(self._reloaded(customer), status.HTTP_201_CREATED)
         response["Location"] = f"{request.path}{customer.pk}/"
         return response
 
@@ -77,7 +79,7 @@ class CustomerViewSet(StaffModelViewSet):
         customer = customer_services.customer_update(
             customer=customer, actor=request.user, if_match=_if_match(request), **serializer.validated_data
         )
-        return self._detail_response(customer)
+        return self._detail_response(self._reloaded(customer))
 
     @extend_schema(parameters=[IF_MATCH])
     def partial_update(self, request, *args, **kwargs):
