@@ -22,6 +22,7 @@ from core.choices import (
     TouchpointKind,
 )
 from core.codes import customer_number
+from core.timezones import validate_time_zone
 
 CURRENCY_MAX_LENGTH = 3
 TIME_ZONE_MAX_LENGTH = 64
@@ -61,7 +62,7 @@ class Location(models.Model):
         help_text='Weekday to list of [open, close] in local time, e.g. {"mon": [["09:00", "18:00"]]}.',
     )
     open_24h = models.BooleanField(default=False)
-    time_zone = models.CharField(max_length=TIME_ZONE_MAX_LENGTH, default="UTC")
+    time_zone = models.CharField(max_length=TIME_ZONE_MAX_LENGTH, default="UTC", validators=[validate_time_zone])
     phone = models.CharField(max_length=32, blank=True)
     is_active = models.BooleanField(default=True)
 
@@ -131,7 +132,7 @@ class Customer(models.Model):
     alternate_email = models.EmailField(blank=True)
     phone = models.CharField(max_length=32, blank=True, help_text="E.164, e.g. +31201234567")
     alternate_phone = models.CharField(max_length=32, blank=True)
-    time_zone = models.CharField(max_length=TIME_ZONE_MAX_LENGTH, default="UTC")
+    time_zone = models.CharField(max_length=TIME_ZONE_MAX_LENGTH, default="UTC", validators=[validate_time_zone])
     language = models.CharField(max_length=10, default="en")
     preferred_channel = models.CharField(max_length=10, choices=ContactChannel.choices, default=ContactChannel.EMAIL)
     consent_email = models.BooleanField(default=False)

@@ -1,6 +1,5 @@
 """Associate pages: today's desk, customer search, and a customer's record with its timeline."""
 
-import zoneinfo
 from functools import wraps
 
 from django.contrib.auth.decorators import login_required
@@ -12,6 +11,7 @@ from django.shortcuts import get_object_or_404, render
 from core import selectors
 from core.choices import Channel, TouchpointKind
 from core.models import Customer
+from core.timezones import zone_or_utc
 
 TIMELINE_PAGE_SIZE = 25
 SEARCH_PAGE_SIZE = 25
@@ -34,8 +34,7 @@ def today(request):
     location = profile.home_location if profile else None
     touchpoints = []
     if location is not None:
-        tz = zoneinfo.ZoneInfo(location.time_zone)
-        touchpoints = list(selectors.location_touchpoints_today(location.pk, tz)[:50])
+        touchpoints = list(selectors.location_touchpoints_today(location.pk, zone_or_utc(location.time_zone))[:50])
     return render(request, "core/today.html", {"profile": profile, "location": location, "touchpoints": touchpoints})
 
 
@@ -59,11 +58,13 @@ def customer_search(request):
 def customer_detail(request, number):
     customer = get_object_or_404(selectors.customer_detail(), number=number)
     kind = request.GET.get("kind", "")
+    kind = kind if kind in TouchpointKind.values else ""
     channel = request.GET.get("channel", "")
+    channel = channel if channel in Channel.values else ""
     timeline = selectors.customer_timeline(customer.pk)
-    if kind in TouchpointKind.values:
+    if kind:
         timeline = timeline.filter(kind=kind)
-    if channel in Channel.values:
+    if channel:
         timeline = timeline.filter(channel=channel)
     page = Paginator(timeline, TIMELINE_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
@@ -76,6 +77,6 @@ def customer_detail(request, number):
             "channel": channel,
             "kinds": TouchpointKind.choices,
             "channels": Channel.choices,
-            "tz": zoneinfo.ZoneInfo(customer.time_zone),
+            "tz": zone_or_utc(customer.time_zone),
         },
     )

@@ -9,15 +9,10 @@ from pathlib import Path
 
 import pytest
 from allauth.account.models import EmailAddress
+from django.db import connections
 
 from core.choices import Role
 from tests.factories import AssociateProfileFactory, CustomerFactory, UserFactory
-
-# Playwright's sync API keeps an asyncio loop running in the test's thread, and Django refuses ORM
-# calls from a thread with a running loop (SynchronousOnlyOperation). The browser tests' ORM calls
-# (factories, flushing the database between tests) are plain synchronous code, so tell Django that
-# is fine.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -29,7 +24,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-PASSWORD = "pass-word-123"  # what UserFactory sets
 TIMEOUT_MS = 15_000
 
 
@@ -40,24 +34,53 @@ def _unavailable(reason: str):
 
 
 @pytest.fixture(scope="session")
-def browser():
-    """One headless Chromium for the session; each test gets its own context (cookies, storage)."""
+def sync_playwright():
+    """Playwright's sync API entry point, or a skip (a failure with REQUIRE_BROWSER=1) saying what is missing."""
     if not CHROMIUM.exists():
         _unavailable(f"{CHROMIUM} is missing: install Debian's chromium package to run the browser tests")
     try:
-        from playwright.sync_api import sync_playwright
+        from playwright.sync_api import expect, sync_playwright
     except ImportError:
         _unavailable("the playwright Python package is not installed (see requirements-dev.txt)")
+    expect.set_options(timeout=TIMEOUT_MS)
+    return sync_playwright
 
+
+@pytest.fixture
+def browser(sync_playwright, live_server, monkeypatch):
+    """A headless Chromium for one test.
+
+    Per test rather than per session: while Playwright's sync API is started, an asyncio loop runs
+    in this thread, and the other tests of the session must not run inside it (Django's async
+    safety checks, async_to_sync). Requesting live_server first starts the server, which shares
+    this thread's database connections, before the loop runs.
+    """
+    # With that loop running, Django refuses ORM calls from this thread (SynchronousOnlyOperation).
+    # The browser tests' ORM calls (factories, pytest-django flushing the database) are plain
+    # synchronous code, so tell Django that is fine, for as long as the loop runs. Not for the
+    # whole process: `manage.py check --deploy` (tests/core/test_settings.py) rightly fails when
+    # it finds DJANGO_ALLOW_ASYNC_UNSAFE in its environment.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    # While a loop runs in a thread, Django looks the thread's database connections up in a
+    # separate, context-local store (asgiref's Local), so ORM calls from the test (factories, and
+    # pytest-django's flush) would open new connections: ones the live server does not share (it
+    # uses this thread's in-memory SQLite connection) and that lack the serialized data
+    # serialized_rollback restores. Put the connections this thread already has in that store.
+    thread_connections = {alias: connections[alias] for alias in connections}
     playwright = sync_playwright().start()
+    for alias, connection in thread_connections.items():
+        connections[alias] = connection
     try:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-    except Exception as exc:
+        try:
+            chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        except Exception as exc:
+            _unavailable(f"Chromium at {CHROMIUM} did not start: {exc}")
+        yield chromium
+        chromium.close()
+    finally:
+        for alias in thread_connections:
+            del connections[alias]
         playwright.stop()
-        _unavailable(f"Chromium at {CHROMIUM} did not start: {exc}")
-    yield chromium
-    chromium.close()
-    playwright.stop()
 
 
 @pytest.fixture
