@@ -104,12 +104,15 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "core.User"
 
-# --- Cache (throttling, rate limits) --------------------------------------------------------
+# --- Cache (throttling, sessions, permissions) -----------------------------------------------
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://aftercare")}
+# Sessions (and allauth's app session tokens) are read from the cache, written through to the DB.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+PERMISSION_CACHE_SECONDS = env.int("PERMISSION_CACHE_SECONDS", default=60)
 
 # --- Auth: django-allauth (web pages) and allauth headless (mobile apps) ---------------------
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
+    "core.permissions_cache.CachedModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [

@@ -1,0 +1,40 @@
+"""Model permissions served from the cache instead of two queries on every API call.
+
+Every staff request asks "may this role do that?"; Django's ModelBackend answers with two
+queries (the user's own permissions, their groups' permissions). Roles change rarely, so the
+answer is cached per user under a global version that any change to a group's permissions, a
+user's groups or a user's own permissions bumps. Use a shared cache (CACHE_URL=redis://…) when
+several processes serve requests: a local-memory cache only sees its own process's bumps, so
+there a change reaches the other processes when the entry expires (PERMISSION_CACHE_SECONDS).
+"""
+
+from django.conf import settings
+from django.contrib.auth.backends import ModelBackend
+from django.core.cache import cache
+
+VERSION_KEY = "permissions:version"
+
+
+def _version() -> int:
+    cache.add(VERSION_KEY, 1, timeout=None)
+    return cache.get(VERSION_KEY, 1)
+
+
+def bump_version(**kwargs) -> None:
+    """Signal receiver: forget every cached answer."""
+    cache.add(VERSION_KEY, 1, timeout=None)
+    cache.incr(VERSION_KEY)
+
+
+class CachedModelBackend(ModelBackend):
+    def get_all_permissions(self, user_obj, obj=None):
+        if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
+            return set()
+        if not hasattr(user_obj, "_perm_cache"):
+            key = f"permissions:{_version()}:{user_obj.pk}"
+            perms = cache.get(key)
+            if perms is None:
+                perms = super().get_all_permissions(user_obj)
+                cache.set(key, perms, settings.PERMISSION_CACHE_SECONDS)
+            user_obj._perm_cache = perms
+        return user_obj._perm_cache
