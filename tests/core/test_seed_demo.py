@@ -213,3 +213,14 @@ def test_demo_logins_sign_in_through_allauth_with_their_email(client, email):
 
     assert response.status_code == 302, response.content[:500]
     assert client.session["_auth_user_id"] == str(User.objects.get(email=email).pk)
+
+
+def test_apps_add_their_demo_stories_in_installed_apps_order():
+    from django.conf import settings
+
+    from core.demo.registry import customer_story_steps
+
+    modules = [step.__module__.split(".")[0] for step in customer_story_steps()]
+    assert "orders" in modules
+    app_order = [app.split(".")[0] for app in settings.INSTALLED_APPS]
+    assert modules == sorted(modules, key=app_order.index)
