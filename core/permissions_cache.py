@@ -31,7 +31,10 @@ class CachedModelBackend(ModelBackend):
         if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
             return set()
         if not hasattr(user_obj, "_perm_cache"):
-            key = f"permissions:{_version()}:{user_obj.pk}"
+            # date_joined tells two users apart should an id ever be reused; is_superuser changes
+            # the answer without touching groups.
+            joined = user_obj.date_joined.timestamp()
+            key = f"permissions:{_version()}:{user_obj.pk}:{joined}:{int(user_obj.is_superuser)}"
             perms = cache.get(key)
             if perms is None:
                 perms = super().get_all_permissions(user_obj)

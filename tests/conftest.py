@@ -1,10 +1,19 @@
 """Client fixtures per role, as the mobile apps and the pages call us."""
 
 import pytest
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from core.choices import Role
 from tests.factories import AssociateProfileFactory, CustomerFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Throttle counters, cached sessions and permissions must not leak from one test to the next."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 def _client_for(user) -> APIClient:

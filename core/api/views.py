@@ -1,7 +1,7 @@
 """Core endpoints: customers and their timeline, locations, products, inventory, associates,
 notifications, and the signed-in customer's own `me/` scope."""
 
-from django.shortcuts import get_object_or_404
+from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, mixins, status, viewsets
@@ -99,7 +99,8 @@ class CustomerTimelineView(StaffViewSetMixin, generics.ListAPIView):
         return selectors.timeline().filter(customer_id=self.kwargs.get("pk"))
 
     def list(self, request, *args, **kwargs):
-        get_object_or_404(self.restrict(selectors.customer_list()), pk=kwargs["pk"])
+        if not self.restrict(selectors.customer_list()).filter(pk=kwargs["pk"]).exists():
+            raise Http404
         return super().list(request, *args, **kwargs)
 
 

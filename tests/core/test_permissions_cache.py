@@ -47,3 +47,10 @@ def test_a_users_own_permissions_and_deactivation_count():
     assert _fresh(user).has_perm("core.view_product")
     User.objects.filter(pk=user.pk).update(is_active=False)
     assert not _fresh(user).has_perm("core.view_product")
+
+
+def test_granting_superuser_takes_effect_immediately():
+    user = UserFactory()
+    assert not _fresh(user).has_perm("core.delete_customer")
+    User.objects.filter(pk=user.pk).update(is_superuser=True)
+    assert _fresh(user).has_perm("core.delete_customer")

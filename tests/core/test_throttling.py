@@ -1,7 +1,6 @@
 """Rate limits: anonymous callers, and endpoints that look secrets up."""
 
 import pytest
-from django.core.cache import cache
 from rest_framework.response import Response
 from rest_framework.test import APIRequestFactory
 from rest_framework.views import APIView
@@ -9,13 +8,6 @@ from rest_framework.views import APIView
 from core.api.throttling import SecretLookupThrottle
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def _set_rate(settings, scope, rate):
