@@ -3,6 +3,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
 from core.admin_tools import BigTableAdmin
+from core.choices import Role
 from core.models import (
     AssociateProfile,
     Category,
@@ -52,6 +53,12 @@ class AssociateProfileAdmin(SimpleHistoryAdmin):
     autocomplete_fields = ["user", "home_location"]
     filter_horizontal = ["skills"]
 
+    def get_readonly_fields(self, request, obj=None):
+        """Approval limits cap what people may approve: only administrators set them, and nobody
+        sets their own."""
+        may_set_limits = request.user.has_role(Role.ADMIN) and (obj is None or obj.user_id != request.user.pk)
+        return [] if may_set_limits else ["approval_limit", "approval_currency"]
+
 
 class CustomerAddressInline(admin.TabularInline):
     model = CustomerAddress
@@ -92,7 +99,11 @@ class ProductAdmin(SimpleHistoryAdmin):
 
 @admin.register(Inventory)
 class InventoryAdmin(admin.ModelAdmin):
+    """Quantities are read-only here: they change only through inventory_adjust (API), whose
+    conditional UPDATE cannot overwrite a concurrent movement as a form save would."""
+
     list_display = ["product", "location", "on_hand", "reserved", "updated_at"]
+    readonly_fields = ["on_hand", "reserved", "updated_at"]
     list_filter = ["location"]
     list_select_related = ["product", "location"]
     search_fields = ["=product__sku", "product__name", "=location__code"]

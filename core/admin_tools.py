@@ -8,26 +8,26 @@ from django.db import connection
 from django.utils.functional import cached_property
 
 from core.errors import DomainError
-from core.workflow import transition_apply
 
 
-def transition_action(name: str, *, permission: str = "change", description: str | None = None):
-    """An admin action that applies transition `name` to each selected object through
-    `transition_apply` (lock, check, history), reporting refusals per object."""
+def transition_action(service, *, label: str, permission: str = "change"):
+    """An admin action that calls a workflow service (e.g. `return_approve`) for each selected
+    object, as `service(obj, actor=..., reason=...)`, so the admin writes the same history,
+    touchpoints and notifications as the API; refusals are reported per object."""
 
     def run(modeladmin, request, queryset):
         done = 0
         for obj in queryset:
             try:
-                transition_apply(obj, name, actor=request.user, reason="admin action")
+                service(obj, actor=request.user, reason="admin action")
                 done += 1
             except (DomainError, PermissionDenied) as exc:
                 modeladmin.message_user(request, f"{obj}: {exc}", messages.WARNING)
         if done:
-            modeladmin.message_user(request, f"{name.replace('_', ' ').capitalize()}: {done} done.", messages.SUCCESS)
+            modeladmin.message_user(request, f"{label}: {done} done.", messages.SUCCESS)
 
-    run.__name__ = f"transition_{name}"
-    return admin.action(description=description or name.replace("_", " ").capitalize(), permissions=[permission])(run)
+    run.__name__ = service.__name__
+    return admin.action(description=label, permissions=[permission])(run)
 
 
 class EstimatedCountPaginator(Paginator):

@@ -282,19 +282,25 @@ class Inventory(models.Model):
 class Touchpoint(models.Model):
     """One customer-facing event; the customer timeline is this table, newest first."""
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="touchpoints")
+    # No single-column indexes on customer, location and subject_type: the composite indexes
+    # below start with them and serve the same look-ups (one index less to write per event).
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="touchpoints", db_index=False)
     kind = models.CharField(max_length=20, choices=TouchpointKind.choices)
     channel = models.CharField(max_length=10, choices=Channel.choices)
     occurred_at = models.DateTimeField(default=timezone.now)
     associate = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    location = models.ForeignKey(Location, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    location = models.ForeignKey(
+        Location, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
+    )
     product = models.ForeignKey(Product, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     order_number = models.CharField(
         max_length=20, blank=True, help_text="The order this event belongs to (see docs/decisions/0001)."
     )
-    subject_type = models.ForeignKey(ContentType, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    subject_type = models.ForeignKey(
+        ContentType, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
+    )
     subject_id = models.BigIntegerField(null=True, blank=True)
     summary = models.CharField(max_length=300)
 
@@ -305,6 +311,7 @@ class Touchpoint(models.Model):
             models.Index(fields=["customer", "kind", "-occurred_at"], name="touchpoint_customer_kind"),
             models.Index(fields=["location", "-occurred_at"], name="touchpoint_location_newest"),
             models.Index(fields=["subject_type", "subject_id"], name="touchpoint_subject"),
+            models.Index(fields=["order_number"], condition=~Q(order_number=""), name="touchpoint_order"),
         ]
 
     def __str__(self):
@@ -331,6 +338,7 @@ class Notification(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["customer", "-created_at", "-id"], name="notification_customer_newest"),
+            models.Index(fields=["-created_at", "-id"], name="notification_newest"),
             models.Index(fields=["created_at"], condition=Q(status="queued"), name="notification_queued"),
         ]
 

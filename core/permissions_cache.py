@@ -8,22 +8,36 @@ several processes serve requests: a local-memory cache only sees its own process
 there a change reaches the other processes when the entry expires (PERMISSION_CACHE_SECONDS).
 """
 
+import time
+
 from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
 from django.core.cache import cache
+from django.db import transaction
 
 VERSION_KEY = "permissions:version"
 
 
 def _version() -> int:
-    cache.add(VERSION_KEY, 1, timeout=None)
-    return cache.get(VERSION_KEY, 1)
+    # Seeded with the clock, not 1: should the key be evicted, old entries must not become valid again.
+    cache.add(VERSION_KEY, time.time_ns(), timeout=None)
+    return cache.get(VERSION_KEY) or time.time_ns()
+
+
+def _bump() -> None:
+    if cache.add(VERSION_KEY, time.time_ns(), timeout=None):
+        return
+    try:
+        cache.incr(VERSION_KEY)
+    except ValueError:  # evicted in between
+        cache.add(VERSION_KEY, time.time_ns(), timeout=None)
 
 
 def bump_version(**kwargs) -> None:
-    """Signal receiver: forget every cached answer."""
-    cache.add(VERSION_KEY, 1, timeout=None)
-    cache.incr(VERSION_KEY)
+    """Signal receiver: forget every cached answer, now and again once the change has committed
+    (a request between the two could otherwise cache the old answer under the new version)."""
+    _bump()
+    transaction.on_commit(_bump)
 
 
 class CachedModelBackend(ModelBackend):

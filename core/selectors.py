@@ -16,10 +16,35 @@ def customer_detail() -> QuerySet[Customer]:
     )
 
 
+TIMELINE_COLUMNS = (
+    "id",
+    "customer_id",
+    "kind",
+    "channel",
+    "occurred_at",
+    "summary",
+    "order_number",
+    "subject_type_id",
+    "subject_id",
+    "associate__id",
+    "associate__first_name",
+    "associate__last_name",
+    "location__id",
+    "location__code",
+    "location__name",
+    "product__id",
+    "product__sku",
+    "product__name",
+)
+
+
 def timeline() -> QuerySet[Touchpoint]:
-    """Touchpoints with what a timeline row shows, newest first."""
-    return Touchpoint.objects.select_related("associate", "location", "product", "subject_type").order_by(
-        "-occurred_at", "-id"
+    """Touchpoints with what a timeline row shows (and no more: not the associate's password hash,
+    not the location's opening hours), newest first."""
+    return (
+        Touchpoint.objects.select_related("associate", "location", "product")
+        .only(*TIMELINE_COLUMNS)
+        .order_by("-occurred_at", "-id")
     )
 
 

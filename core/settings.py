@@ -56,6 +56,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "core.middleware.RejectNulMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -106,6 +107,10 @@ AUTH_USER_MODEL = "core.User"
 
 # --- Cache (throttling, sessions, permissions) -----------------------------------------------
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://aftercare")}
+if PRODUCTION and "CACHE_URL" not in env:
+    # Sessions, permissions and rate limits live in the cache: a per-process cache would keep a
+    # logged-out session or a revoked role alive in the other web processes.
+    raise ImproperlyConfigured("AFTERCARE_PRODUCTION is set: CACHE_URL must name a shared cache (redis://...).")
 # Sessions (and allauth's app session tokens) are read from the cache, written through to the DB.
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 PERMISSION_CACHE_SECONDS = env.int("PERMISSION_CACHE_SECONDS", default=60)
@@ -138,6 +143,11 @@ AFTERCARE_MFA_REQUIRED_ROLES = env.list(
     "AFTERCARE_MFA_REQUIRED_ROLES", default=["manager", "admin"] if PRODUCTION else []
 )
 
+# How many reverse proxies in front of the app append to X-Forwarded-For. 0: use the peer address
+# and ignore the header, so that a client cannot pick its own identity for rate limits.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
+
 # --- REST API ------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -164,6 +174,7 @@ REST_FRAMEWORK = {
         "secret_lookup": env.str("THROTTLE_SECRET_LOOKUP", default="10/min"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Aftercare API",

@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from core import events
 from core.services import idempotency, notifications
 
 
@@ -18,3 +19,14 @@ def notifications_sweep() -> int:
 @shared_task(name="core.tasks.idempotency_keys_purge", ignore_result=True)
 def idempotency_keys_purge() -> int:
     return idempotency.idempotency_keys_purge()
+
+
+@shared_task(
+    name="core.tasks.event_deliver",
+    ignore_result=True,
+    autoretry_for=(Exception,),
+    max_retries=5,
+    retry_backoff=True,
+)
+def event_deliver_task(event: str, handler_path: str, payload: dict) -> None:
+    events.deliver(event, handler_path, payload)

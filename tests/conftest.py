@@ -39,7 +39,8 @@ def manager(db):
 
 @pytest.fixture
 def admin_user(db):
-    return AssociateProfileFactory(user__roles=[Role.ADMIN], user__is_staff=True, user__is_superuser=True).user
+    """The admin role through its group's permissions (not a superuser, so the grants are tested)."""
+    return AssociateProfileFactory(user__roles=[Role.ADMIN], user__is_staff=True).user
 
 
 @pytest.fixture

@@ -90,8 +90,18 @@ def problem_exception_handler(exc, context):
     if isinstance(exc, SuspiciousOperation):
         return problem(400, "bad_request", "Bad request", str(exc) or "The request was malformed.")
     if isinstance(exc, IntegrityError):
-        # A uniqueness race the services' own checks could not see: the client may retry.
-        logger.warning("integrity error answered as 409: %s", exc)
         set_rollback()
-        return problem(409, "conflict", "Conflict", "The request conflicts with a concurrent change; please retry.")
+        if _is_unique_violation(exc):
+            # A uniqueness race the services' own checks could not see: the client may retry.
+            logger.warning("unique violation answered as 409: %s", exc)
+            return problem(409, "conflict", "Conflict", "The request conflicts with a concurrent change; retry.")
+        # A database rule the serializers should have caught first: a bug of ours, and bad input.
+        logger.error("integrity error answered as 400: %s", exc)
+        return problem(400, "constraint", "Invalid request", "The request breaks a data rule.")
     return None
+
+
+def _is_unique_violation(exc: IntegrityError) -> bool:
+    cause = exc.__cause__
+    sqlstate = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
+    return sqlstate == "23505" or "UNIQUE constraint failed" in str(exc)

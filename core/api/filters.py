@@ -1,22 +1,37 @@
 """Filtersets of the core endpoints (query parameters of the list endpoints)."""
 
 import django_filters as filters
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 
 from core.choices import Channel, TouchpointKind
-from core.models import AssociateProfile, Customer, Inventory, Location, Notification, Product, Touchpoint
+from core.models import (
+    AssociateProfile,
+    Customer,
+    CustomerExternalId,
+    Inventory,
+    Location,
+    Notification,
+    Product,
+    Touchpoint,
+)
 
 
 class CustomerFilter(filters.FilterSet):
     email = filters.CharFilter(field_name="email", lookup_expr="iexact")
     phone = filters.CharFilter(field_name="phone")
-    external_source = filters.CharFilter(field_name="external_ids__source")
-    external_id = filters.CharFilter(field_name="external_ids__external_id")
+    external_id = filters.CharFilter(
+        method="filter_external_id", help_text="source:id, e.g. pos:P-77 (the customer's id in another system)"
+    )
     created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
 
     class Meta:
         model = Customer
         fields = ["number", "preferred_channel", "language"]
+
+    def filter_external_id(self, queryset, name, value):
+        source, _, external_id = value.partition(":")
+        links = CustomerExternalId.objects.filter(customer=OuterRef("pk"), source=source, external_id=external_id)
+        return queryset.filter(Exists(links))
 
 
 class TimelineFilter(filters.FilterSet):

@@ -8,7 +8,8 @@ does the write, so the key and the effect commit or roll back together:
   tried without waiting; SQLite: transactions are IMMEDIATE, so the second request waits for the
   first to commit and then gets the replay);
 - views that move money set `idempotency_required = True`: no key, 400.
-Responses of 5xx or raised errors are not remembered: the write rolled back, so a retry is safe.
+Raised errors and 5xx responses are not remembered, and their writes are rolled back, so a retry
+is safe.
 """
 
 import hashlib
@@ -83,7 +84,9 @@ def run_idempotent(request, handler, *, required: bool) -> Response:
                 )
             return _replay(stored)
         response = handler()
-        if response.status_code < 500:
+        if response.status_code >= 500:
+            transaction.set_rollback(True)  # not remembered, so nothing may stay written either
+        else:
             IdempotencyKey.objects.create(
                 user=user,
                 key=key,

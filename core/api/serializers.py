@@ -4,6 +4,7 @@ output serializers name related objects with the few fields a screen needs."""
 import re
 from functools import cached_property
 
+from django.contrib.contenttypes.models import ContentType
 from rest_framework import serializers
 
 from core.api.base import StrictModelSerializer, StrictSerializer
@@ -41,11 +42,25 @@ def validate_country(value: str) -> str:
     return value
 
 
+class SlugField(serializers.SlugRelatedField):
+    """SlugRelatedField that refuses NUL characters before they reach the database."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and "\x00" in data:
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+LATITUDE = {"min_value": -90, "max_value": 90}
+LONGITUDE = {"min_value": -180, "max_value": 180}
+
+
 class CustomerAddressSerializer(StrictModelSerializer):
     country = serializers.CharField(max_length=2, validators=[validate_country])
 
     class Meta:
         model = CustomerAddress
+        extra_kwargs = {"latitude": LATITUDE, "longitude": LONGITUDE}
         fields = [
             "id",
             "label",
@@ -220,7 +235,8 @@ class TouchpointSerializer(serializers.ModelSerializer):
         a, loc, p = obj.associate, obj.location, obj.product
         subject = None
         if obj.subject_type_id is not None:
-            subject = {"type": f"{obj.subject_type.app_label}.{obj.subject_type.model}", "id": obj.subject_id}
+            subject_type = ContentType.objects.get_for_id(obj.subject_type_id)  # cached per process
+            subject = {"type": f"{subject_type.app_label}.{subject_type.model}", "id": obj.subject_id}
         return {
             "id": obj.pk,
             "kind": obj.kind,
@@ -228,7 +244,7 @@ class TouchpointSerializer(serializers.ModelSerializer):
             "occurred_at": self._occurred_at.to_representation(obj.occurred_at),
             "summary": obj.summary,
             "order_number": obj.order_number,
-            "associate": {"id": a.pk, "name": a.get_full_name() or a.email} if a else None,
+            "associate": {"id": a.pk, "name": a.get_full_name() or f"Associate {a.pk}"} if a else None,
             "location": {"id": loc.pk, "code": loc.code, "name": loc.name} if loc else None,
             "product": {"id": p.pk, "sku": p.sku, "name": p.name} if p else None,
             "subject": subject,
@@ -269,6 +285,7 @@ class LocationSerializer(StrictModelSerializer):
 
     class Meta:
         model = Location
+        extra_kwargs = {"latitude": LATITUDE, "longitude": LONGITUDE}
         fields = [
             "id",
             "code",
@@ -292,7 +309,7 @@ class LocationSerializer(StrictModelSerializer):
 
 
 class ProductSerializer(StrictModelSerializer):
-    category = serializers.SlugRelatedField(slug_field="slug", queryset=Category.objects.all())
+    category = SlugField(slug_field="slug", queryset=Category.objects.all())
     currency = serializers.RegexField(r"^[A-Z]{3}$", max_length=3, error_messages={"invalid": "ISO 4217 code."})
     return_window_days = serializers.IntegerField(min_value=0, max_value=3650, required=False)
 

@@ -30,12 +30,22 @@ def _if_match(request) -> str | None:
     return request.headers.get("If-Match") or None
 
 
+def _customer_response(customer, status_code=status.HTTP_200_OK) -> Response:
+    """The customer record as the apps read it, with its ETag header."""
+    data = serializers.CustomerSerializer(customer).data
+    return Response(data, status=status_code, headers={"ETag": data["etag"]})
+
+
+def _reloaded(customer):
+    return selectors.customer_detail().get(pk=customer.pk)
+
+
 @extend_schema(parameters=[IDEMPOTENCY_KEY])
 class CustomerViewSet(StaffModelViewSet):
     queryset = selectors.customer_list()
     pagination_class = CustomerPagination
     filterset_class = filters.CustomerFilter
-    search_fields = ["number", "=email", "=phone", "family_name", "given_name"]
+    search_fields = ["=number", "=email", "=phone", "^family_name", "^given_name"]
     ordering_fields = ["family_name", "created_at"]
 
     def get_queryset(self):
@@ -50,22 +60,15 @@ class CustomerViewSet(StaffModelViewSet):
             return serializers.CustomerListSerializer
         return serializers.CustomerSerializer
 
-    def _detail_response(self, customer, status_code=status.HTTP_200_OK):
-        data = serializers.CustomerSerializer(customer, context=self.get_serializer_context()).data
-        return Response(data, status=status_code, headers={"ETag": data["etag"]})
-
-    def _reloaded(self, customer):
-        return selectors.customer_detail().get(pk=customer.pk)
-
     def retrieve(self, request, *args, **kwargs):
-        return self._detail_response(self.get_object())
+        return _customer_response(self.get_object())
 
     @extend_schema(request=serializers.CustomerWriteSerializer, responses={201: serializers.CustomerSerializer})
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         customer = customer_services.customer_create(actor=request.user, **serializer.validated_data)
-        response = self._detail_response(self._reloaded(customer), status.HTTP_201_CREATED)
+        response = _customer_response(_reloaded(customer), status.HTTP_201_CREATED)
         response["Location"] = f"{request.path}{customer.pk}/"
         return response
 
@@ -79,7 +82,7 @@ class CustomerViewSet(StaffModelViewSet):
         customer = customer_services.customer_update(
             customer=customer, actor=request.user, if_match=_if_match(request), **serializer.validated_data
         )
-        return self._detail_response(self._reloaded(customer))
+        return _customer_response(_reloaded(customer))
 
     @extend_schema(parameters=[IF_MATCH])
     def partial_update(self, request, *args, **kwargs):
@@ -96,7 +99,7 @@ class CustomerTimelineView(StaffViewSetMixin, generics.ListAPIView):
     ordering_fields = []
 
     def get_queryset(self):
-        return selectors.timeline().filter(customer_id=self.kwargs.get("pk"))
+        return selectors.customer_timeline(self.kwargs.get("pk"))
 
     def list(self, request, *args, **kwargs):
         if not self.restrict(selectors.customer_list()).filter(pk=kwargs["pk"]).exists():
@@ -160,7 +163,7 @@ class NotificationViewSet(StaffReadOnlyViewSet):
     ordering_fields = []
 
 
-class CustomerScopedMixin:
+class CustomerScopedMixin(IdempotentPostMixin):
     """`me/...` endpoints: signed in as a customer; everything filtered to that customer."""
 
     permission_classes = [IsAuthenticated, IsCustomer]
@@ -175,13 +178,12 @@ class CustomerScopedMixin:
         return self.base_queryset().filter(customer=self.customer)
 
 
-class MeView(CustomerScopedMixin, IdempotentPostMixin, generics.GenericAPIView):
+class MeView(CustomerScopedMixin, generics.GenericAPIView):
     serializer_class = serializers.MeSerializer
 
     @extend_schema(responses=serializers.CustomerSerializer)
     def get(self, request):
-        data = serializers.CustomerSerializer(selectors.customer_detail().get(pk=self.customer.pk)).data
-        return Response(data, headers={"ETag": data["etag"]})
+        return _customer_response(_reloaded(self.customer))
 
     @extend_schema(parameters=[IF_MATCH], request=serializers.MeSerializer, responses=serializers.CustomerSerializer)
     def patch(self, request):
@@ -190,8 +192,7 @@ class MeView(CustomerScopedMixin, IdempotentPostMixin, generics.GenericAPIView):
         customer = customer_services.customer_update(
             customer=self.customer, actor=request.user, if_match=_if_match(request), **serializer.validated_data
         )
-        data = serializers.CustomerSerializer(selectors.customer_detail().get(pk=customer.pk)).data
-        return Response(data, headers={"ETag": data["etag"]})
+        return _customer_response(_reloaded(customer))
 
 
 class MyTimelineView(CustomerScopedMixin, generics.ListAPIView):

@@ -1,5 +1,6 @@
 """Writes to the customer record."""
 
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
 from core.errors import Conflict, PreconditionFailed
@@ -33,6 +34,8 @@ def _set_addresses(customer: Customer, addresses: list[dict]) -> None:
 
 
 def customer_create(*, actor, addresses=(), external_ids=(), **fields) -> Customer:
+    if external_ids and not actor.has_perm("core.add_customerexternalid"):
+        raise PermissionDenied("Your role may not link customers to other systems' ids.")
     with transaction.atomic():
         _check_email_free(fields.get("email", ""))
         for ext in external_ids:
@@ -56,28 +59,45 @@ def customer_update(*, customer: Customer, actor, if_match: str | None = None, a
     """
     with transaction.atomic():
         locked = Customer.objects.select_for_update().get(pk=customer.pk)
-        if if_match is not None and if_match != customer_etag(locked):
+        if if_match is not None and not etag_matches(if_match, customer_etag(locked)):
             raise PreconditionFailed(
                 "This customer was changed by someone else since you loaded it; reload and try again.",
                 current_etag=customer_etag(locked),
             )
         if "email" in changes:
             _check_email_free(changes["email"], exclude_pk=locked.pk)
-        changed_contact = [f for f in CONTACT_FIELDS if f in changes and changes[f] != getattr(locked, f)]
+        previous = {field: getattr(locked, field) for field in CONTACT_FIELDS}
+        changed_contact = [f for f in CONTACT_FIELDS if f in changes and changes[f] != previous[f]]
         for name, value in changes.items():
             setattr(locked, name, value)
         locked.save()
         if addresses is not None:
             _set_addresses(locked, list(addresses))
         if changed_contact:
-            notify(
-                customer=locked,
-                event="contact_details_changed",
-                dedupe_key=f"contact-changed:{locked.pk}:{locked.history.latest().history_id}",
-                context={"changed": changed_contact},
-            )
+            _warn_previous_contact(locked, previous, changed_contact)
     return locked
+
+
+def _warn_previous_contact(customer: Customer, previous: dict, changed: list[str]) -> None:
+    """Tell the customer at the addresses they had: if someone else made the change, the new ones
+    are theirs. An address that did not change is used as it is."""
+    to = {"email": previous["email"], "sms": previous["phone"]}
+    channels = [channel for channel in ("email", "sms") if to[channel]] or None
+    notify(
+        customer=customer,
+        event="contact_details_changed",
+        dedupe_key=f"contact-changed:{customer.pk}:{customer.history.latest().history_id}",
+        context={"changed": changed},
+        channels=channels,
+        to=to,
+    )
 
 
 def customer_etag(customer: Customer) -> str:
     return f'"{customer.pk}-{customer.updated_at.timestamp():.6f}"'
+
+
+def etag_matches(if_match: str, current: str) -> bool:
+    """RFC 9110 If-Match: "*" or a comma-separated list of tags; weak tags never match."""
+    tags = [tag.strip() for tag in if_match.split(",")]
+    return "*" in tags or current in tags

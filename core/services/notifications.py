@@ -7,6 +7,7 @@ sends them later: a broker outage delays messages but loses none. The unique ded
 a second `notify()` for the same event and object a no-op, so the customer is never told twice.
 """
 
+import hashlib
 import logging
 
 from django.conf import settings
@@ -21,6 +22,7 @@ from core.services.timeline import touchpoint_record
 
 logger = logging.getLogger("aftercare.notifications")
 
+DEDUPE_KEY_MAX = Notification._meta.get_field("dedupe_key").max_length
 TIMELINE_CHANNEL = {
     ContactChannel.EMAIL: Channel.EMAIL,
     ContactChannel.SMS: Channel.SMS,
@@ -36,19 +38,33 @@ def _recipient(customer: Customer, channel: str) -> str:
     return f"user:{customer.user_id}" if customer.user_id else ""
 
 
+def _channel_key(dedupe_key: str, channel: str) -> str:
+    key = f"{dedupe_key}:{channel}"
+    if len(key) > DEDUPE_KEY_MAX:  # hash rather than cut, or the channel suffix would be lost
+        key = f"sha256:{hashlib.sha256(key.encode()).hexdigest()}"
+    return key
+
+
 def notify(
-    *, customer: Customer, event: str, dedupe_key: str, context: dict | None = None, channels=None
+    *,
+    customer: Customer,
+    event: str,
+    dedupe_key: str,
+    context: dict | None = None,
+    channels=None,
+    to: dict[str, str] | None = None,
 ) -> list[Notification]:
     """Queue `event` for `customer` on `channels` (default: the preferred channel).
 
     `dedupe_key` names the occasion (e.g. "delivery-reminder:D-123"); the same key on the same
-    channel is queued once, ever. Returns the rows written by this call.
+    channel is queued once, ever. `to` overrides the address per channel (e.g. warn the previous
+    e-mail address of a change). Returns the rows written by this call.
     """
     channels = list(channels or [customer.preferred_channel])
     context = {"customer": customer, **(context or {})}
     written = []
     for channel in channels:
-        recipient = _recipient(customer, channel)
+        recipient = (to or {}).get(channel) or _recipient(customer, channel)
         status, reason = NotificationStatus.QUEUED, ""
         if not customer.consents_to(channel):
             status, reason = NotificationStatus.SUPPRESSED, f"no consent for {channel}"
@@ -66,7 +82,7 @@ def notify(
                     body=body,
                     status=status,
                     last_error=reason,
-                    dedupe_key=f"{dedupe_key}:{channel}"[:200],
+                    dedupe_key=_channel_key(dedupe_key, channel),
                 )
         except IntegrityError:
             logger.info("notification %s on %s already queued; not sent twice", dedupe_key, channel)
@@ -91,13 +107,17 @@ def notification_send(*, notification_id: int) -> Notification | None:
     """Send one queued notification; safe to run twice (the row is locked and re-checked)."""
     with transaction.atomic():
         row = (
-            Notification.objects.select_for_update()
+            Notification.objects.select_for_update(of=("self",))  # not the customer row: sending is slow
             .select_related("customer")
             .filter(pk=notification_id, status=NotificationStatus.QUEUED)
             .first()
         )
         if row is None:
             return None
+        if not row.customer.consents_to(row.channel):  # withdrawn since the row was queued
+            row.status, row.last_error = NotificationStatus.SUPPRESSED, f"consent for {row.channel} withdrawn"
+            row.save(update_fields=["status", "last_error"])
+            return row
         row.attempts += 1
         try:
             backend_for(row.channel).send(row)

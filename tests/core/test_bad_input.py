@@ -105,6 +105,7 @@ ENDPOINTS = {
             {"sku": "S", "name": "N", "category": "furniture", "price": "-1.00", "currency": "EUR"},
             {"sku": "S", "name": "N", "category": "furniture", "price": "1" * 40, "currency": "EUR"},
             {"sku": "S", "name": "N", "category": "furniture", "price": "1.00", "currency": "euro"},
+            {"sku": "S", "name": "N", "category": "furni\u0000ture", "price": "1.00", "currency": "EUR"},
         ],
     ),
     "product update": (
@@ -210,3 +211,19 @@ def test_a_customer_cannot_write_into_another_customers_record(customer_app_clie
     assert stranger_address.line1 == "2 Canal Street"
     assert stranger_address.customer == stranger
     assert customer.addresses.get().line1 == "Hijack 1"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/customers/?search=a%00b",
+        "/api/v1/customers/?email=a%00b",
+        "/api/v1/products/?ordering=na%00me",
+        "/customers/?q=a%00b",
+        "/customers/C%00123/",
+    ],
+)
+def test_nul_characters_in_urls_are_400(url, client, agent_client, associate):
+    client.force_login(associate)
+    response = (agent_client if url.startswith("/api/") else client).get(url)
+    assert response.status_code == 400

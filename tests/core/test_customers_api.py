@@ -74,7 +74,9 @@ def test_detail_carries_an_etag_and_a_stale_if_match_is_412_without_change(agent
     assert Customer.objects.get(pk=created["id"]).given_name == "Marie"
 
 
-def test_changing_the_email_tells_the_customer_once_and_keeps_history(agent_client, django_capture_on_commit_callbacks):
+def test_changing_the_email_warns_the_previous_address_once_and_keeps_history(
+    agent_client, django_capture_on_commit_callbacks
+):
     created = agent_client.post("/api/v1/customers/", {**NEW, "preferred_channel": "email"}, format="json").json()
     url = f"/api/v1/customers/{created['id']}/"
 
@@ -82,10 +84,12 @@ def test_changing_the_email_tells_the_customer_once_and_keeps_history(agent_clie
         response = agent_client.patch(url, {"email": "maria.new@example.com"}, format="json")
 
     assert response.status_code == 200
-    (note,) = Notification.objects.filter(event="contact_details_changed")
-    assert note.status == "sent"
-    assert note.recipient == "maria.new@example.com"
-    assert len(mail.outbox) == 1
+    notes = {n.channel: n for n in Notification.objects.filter(event="contact_details_changed")}
+    assert set(notes) == {"email", "sms"}
+    assert notes["email"].recipient == "maria@example.com"  # the old address: the owner learns of it
+    assert notes["sms"].recipient == "+31612345678"
+    assert all(n.status == "sent" for n in notes.values())
+    assert [m.to for m in mail.outbox] == [["maria@example.com"]]
     assert "email" in mail.outbox[0].body
     history = Customer.objects.get(pk=created["id"]).history.all()
     assert [h.email for h in history][:2] == ["maria.new@example.com", "maria@example.com"]
@@ -110,7 +114,16 @@ def test_list_searches_by_email_phone_number_or_name(agent_client):
 
 def test_list_filters_by_external_id(agent_client):
     created = agent_client.post("/api/v1/customers/", NEW, format="json").json()
-    results = agent_client.get("/api/v1/customers/", {"external_source": "pos", "external_id": "P-77"}).json()[
-        "results"
-    ]
+    other = {**NEW, "email": "x@example.com", "external_ids": [{"source": "web", "external_id": "P-77"}]}
+    agent_client.post("/api/v1/customers/", other, format="json")  # the same id, in another system
+
+    results = agent_client.get("/api/v1/customers/", {"external_id": "pos:P-77"}).json()["results"]
+
     assert [r["id"] for r in results] == [created["id"]]
+    assert agent_client.get("/api/v1/customers/", {"external_id": "pos:none"}).json()["results"] == []
+
+
+def test_linking_external_ids_needs_the_permission_for_it(associate_client):
+    response = associate_client.post("/api/v1/customers/", NEW, format="json")
+    assert response.status_code == 403
+    assert Customer.objects.count() == 0

@@ -9,9 +9,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from core.api.idempotency import _try_lock
-from core.models import Customer, IdempotencyKey, Inventory
+from core.models import Customer, IdempotencyKey
 from core.services.idempotency import idempotency_keys_purge
-from tests.factories import InventoryFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -60,16 +59,21 @@ def test_a_failed_request_is_not_remembered_so_it_can_be_retried(agent_client):
     assert good.status_code == 201
 
 
-def test_key_is_claimed_in_the_writes_transaction(associate, associate_client):
-    """A write that fails after the handler ran leaves neither the effect nor the key."""
-    row = InventoryFactory(location=associate.associate.home_location, on_hand=1)
+def test_key_is_claimed_in_the_writes_transaction(manager):
+    """A request that wrote and then failed leaves neither the write nor the key behind."""
+    from django.contrib.auth.models import Permission
 
-    response = associate_client.post(
-        f"/api/v1/inventory/{row.pk}/adjust/", {"on_hand_delta": -5}, format="json", HTTP_IDEMPOTENCY_KEY="k-5"
-    )
+    from tests.workflowapp.models import Ticket
 
-    assert response.status_code == 422
-    assert Inventory.objects.get(pk=row.pk).on_hand == 1
+    manager.user_permissions.add(*Permission.objects.filter(content_type__app_label="workflowapp"))
+    ticket = Ticket.objects.create(customer=Customer.objects.create(given_name="A", family_name="B"))
+    client = APIClient()
+    client.force_authenticate(manager)
+
+    response = client.post(f"/api/test/tickets/{ticket.pk}/start_then_refuse/", HTTP_IDEMPOTENCY_KEY="k-5")
+
+    assert response.status_code == 409
+    assert Ticket.objects.get(pk=ticket.pk).status == "open"
     assert not IdempotencyKey.objects.filter(key="k-5").exists()
 
 

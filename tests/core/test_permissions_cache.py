@@ -54,3 +54,10 @@ def test_granting_superuser_takes_effect_immediately():
     assert not _fresh(user).has_perm("core.delete_customer")
     User.objects.filter(pk=user.pk).update(is_superuser=True)
     assert _fresh(user).has_perm("core.delete_customer")
+
+
+def test_removing_a_permission_from_a_role_takes_effect_immediately():
+    user = UserFactory(roles=["manager"])
+    assert _fresh(user).has_perm("core.add_location")
+    Group.objects.get(name="manager").permissions.remove(Permission.objects.get(codename="add_location"))
+    assert not _fresh(user).has_perm("core.add_location")

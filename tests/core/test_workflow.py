@@ -106,7 +106,7 @@ def test_admin_action_applies_the_transition_and_reports_refusals(client, clerk)
 
     response = client.post(
         "/admin/workflowapp/ticket/",
-        {"action": "transition_start", "_selected_action": [open_ticket.pk, done_ticket.pk]},
+        {"action": "ticket_start", "_selected_action": [open_ticket.pk, done_ticket.pk]},
         follow=True,
     )
 
@@ -128,4 +128,4 @@ def test_admin_transition_action_is_hidden_from_users_without_change_permission(
     response = client.get("/admin/workflowapp/ticket/")
 
     assert response.status_code == 200
-    assert b"transition_start" not in response.content
+    assert b"ticket_start" not in response.content

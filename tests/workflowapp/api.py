@@ -7,6 +7,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from core.api.base import StaffModelViewSet, StrictModelSerializer
+from core.errors import Conflict
 from core.workflow import transition_apply
 from tests.workflowapp.models import Ticket
 
@@ -39,6 +40,12 @@ class TicketViewSet(StaffModelViewSet):
     @action(detail=True, methods=["post"])
     def resolve(self, request, pk=None):
         return self._transition("resolve", extra_fields=["resolved_at"], at=timezone.now())
+
+    @action(detail=True, methods=["post"])
+    def start_then_refuse(self, request, pk=None):
+        """Writes (a transition), then fails: the write and the Idempotency-Key must go together."""
+        transition_apply(self.get_object(), "start", actor=request.user)
+        raise Conflict("Refused after the write.", code="refused_after_write")
 
     @action(detail=True, methods=["post"])
     def refund(self, request, pk=None):

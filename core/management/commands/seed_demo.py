@@ -7,6 +7,7 @@ creating only what is missing, and says what it created and how to sign in.
 
 from collections import Counter
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
@@ -55,6 +56,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, customers: int, **options):
+        if settings.PRODUCTION:
+            raise CommandError("Refusing to load demo data (with published passwords) in production.")
         if customers < 0:
             raise CommandError("--customers must be zero or more.")
         counts = seed_demo(customers=customers)
