@@ -15,7 +15,7 @@ def mfa_required(user) -> bool:
     roles = settings.AFTERCARE_MFA_REQUIRED_ROLES
     if not roles or not user.is_authenticated:
         return False
-    return (user.is_superuser and "admin" in roles) or user.groups.filter(name__in=roles).exists()
+    return user.has_role(*roles)
 
 
 def mfa_satisfied(user) -> bool:

@@ -10,7 +10,8 @@ READABLE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
 def readable_code(prefix: str, length: int = 8) -> str:
-    """A prefix and `length` characters: 30**8 ≈ 6.6e11 values, so a clash is rare and retried."""
+    """A prefix and `length` characters: 30**8 ≈ 6.6e11 values. A clash is that rare; should one
+    happen, the unique constraint refuses the row and the client gets a 409 it can retry."""
     return prefix + "".join(secrets.choice(READABLE_ALPHABET) for _ in range(length))
 
 

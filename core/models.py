@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.functional import cached_property
 from simple_history.models import HistoricalRecords
 
 from core.choices import (
@@ -33,15 +34,20 @@ class User(AbstractUser):
 
     email = models.EmailField("email address", unique=True)
 
+    @cached_property
+    def role_names(self) -> frozenset[str]:
+        """The user's roles (group names), read once per request."""
+        return frozenset(self.groups.values_list("name", flat=True))
+
     def has_role(self, *roles: str) -> bool:
         if self.is_superuser and Role.ADMIN in roles:
             return True
-        return any(group.name in roles for group in self.groups.all())
+        return not self.role_names.isdisjoint(roles)
 
     @property
     def is_staff_member(self) -> bool:
         """Staff in the business sense: holds any role. (Django's is_staff is admin-site access.)"""
-        return self.is_superuser or self.groups.filter(name__in=Role.values).exists()
+        return self.is_superuser or self.has_role(*Role.values)
 
 
 class Location(models.Model):
