@@ -2,7 +2,6 @@
 output serializers name related objects with the few fields a screen needs."""
 
 import re
-from functools import cached_property
 
 from django.contrib.contenttypes.models import ContentType
 from rest_framework import serializers
@@ -84,10 +83,46 @@ class CustomerExternalIdSerializer(StrictModelSerializer):
         validators = []  # uniqueness is checked by the service, with a clear 409
 
 
+# The customer list, customer detail and timeline are the hottest reads. Their serializers keep
+# their declared fields (the OpenAPI schema and the equivalence tests read them) but build their
+# output by hand: DRF builds and deep-copies every field object per serializer instance, which
+# costs more than the queries. tests/core/test_serializers.py holds them to DRF's own output.
+_DATETIME = serializers.DateTimeField()
+_COORDINATE = serializers.DecimalField(max_digits=9, decimal_places=6)
+
+
+def _datetime(value):
+    return _DATETIME.to_representation(value) if value is not None else None
+
+
+def _coordinate(value):
+    return _COORDINATE.to_representation(value) if value is not None else None
+
+
+def _plain(obj, names) -> dict:
+    return {name: getattr(obj, name) for name in names}
+
+
+ADDRESS_PLAIN = ("id", "label", "line1", "line2", "city", "postcode", "region", "country", "is_default")
+
+
+def address_representation(address) -> dict:
+    return {
+        **_plain(address, ADDRESS_PLAIN),
+        "latitude": _coordinate(address.latitude),
+        "longitude": _coordinate(address.longitude),
+    }
+
+
 class CustomerListSerializer(serializers.ModelSerializer):
     class Meta:
         model = Customer
         fields = ["id", "number", "given_name", "family_name", "email", "phone", "preferred_channel", "created_at"]
+
+    PLAIN = ("id", "number", "given_name", "family_name", "email", "phone", "preferred_channel")
+
+    def to_representation(self, customer):
+        return {**_plain(customer, self.PLAIN), "created_at": _datetime(customer.created_at)}
 
 
 class CustomerSerializer(serializers.ModelSerializer):
@@ -119,8 +154,35 @@ class CustomerSerializer(serializers.ModelSerializer):
             "etag",
         ]
 
+    PLAIN = (
+        "id",
+        "number",
+        "given_name",
+        "family_name",
+        "email",
+        "alternate_email",
+        "phone",
+        "alternate_phone",
+        "time_zone",
+        "language",
+        "preferred_channel",
+        "consent_email",
+        "consent_sms",
+        "consent_push",
+    )
+
     def get_etag(self, obj) -> str:
         return customer_etag(obj)
+
+    def to_representation(self, customer):
+        return {
+            **_plain(customer, self.PLAIN),
+            "addresses": [address_representation(a) for a in customer.addresses.all()],
+            "external_ids": [_plain(x, ("source", "external_id")) for x in customer.external_ids.all()],
+            "created_at": _datetime(customer.created_at),
+            "updated_at": _datetime(customer.updated_at),
+            "etag": customer_etag(customer),
+        }
 
 
 class CustomerWriteSerializer(StrictModelSerializer):
@@ -241,7 +303,7 @@ class TouchpointSerializer(serializers.ModelSerializer):
             "id": obj.pk,
             "kind": obj.kind,
             "channel": obj.channel,
-            "occurred_at": self._occurred_at.to_representation(obj.occurred_at),
+            "occurred_at": _datetime(obj.occurred_at),
             "summary": obj.summary,
             "order_number": obj.order_number,
             "associate": {"id": a.pk, "name": a.get_full_name() or f"Associate {a.pk}"} if a else None,
@@ -249,10 +311,6 @@ class TouchpointSerializer(serializers.ModelSerializer):
             "product": {"id": p.pk, "sku": p.sku, "name": p.name} if p else None,
             "subject": subject,
         }
-
-    @cached_property
-    def _occurred_at(self):
-        return self.fields["occurred_at"]
 
 
 class OpeningHoursField(serializers.JSONField):
