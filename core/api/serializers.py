@@ -114,15 +114,32 @@ def address_representation(address) -> dict:
     }
 
 
+CUSTOMER_LIST_PLAIN = ("id", "number", "given_name", "family_name", "email", "phone", "preferred_channel")
+CUSTOMER_PLAIN = (
+    "id",
+    "number",
+    "given_name",
+    "family_name",
+    "email",
+    "alternate_email",
+    "phone",
+    "alternate_phone",
+    "time_zone",
+    "language",
+    "preferred_channel",
+    "consent_email",
+    "consent_sms",
+    "consent_push",
+)
+
+
 class CustomerListSerializer(serializers.ModelSerializer):
     class Meta:
         model = Customer
-        fields = ["id", "number", "given_name", "family_name", "email", "phone", "preferred_channel", "created_at"]
-
-    PLAIN = ("id", "number", "given_name", "family_name", "email", "phone", "preferred_channel")
+        fields = [*CUSTOMER_LIST_PLAIN, "created_at"]
 
     def to_representation(self, customer):
-        return {**_plain(customer, self.PLAIN), "created_at": _datetime(customer.created_at)}
+        return {**_plain(customer, CUSTOMER_LIST_PLAIN), "created_at": _datetime(customer.created_at)}
 
 
 class CustomerSerializer(serializers.ModelSerializer):
@@ -132,51 +149,14 @@ class CustomerSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Customer
-        fields = [
-            "id",
-            "number",
-            "given_name",
-            "family_name",
-            "email",
-            "alternate_email",
-            "phone",
-            "alternate_phone",
-            "time_zone",
-            "language",
-            "preferred_channel",
-            "consent_email",
-            "consent_sms",
-            "consent_push",
-            "addresses",
-            "external_ids",
-            "created_at",
-            "updated_at",
-            "etag",
-        ]
-
-    PLAIN = (
-        "id",
-        "number",
-        "given_name",
-        "family_name",
-        "email",
-        "alternate_email",
-        "phone",
-        "alternate_phone",
-        "time_zone",
-        "language",
-        "preferred_channel",
-        "consent_email",
-        "consent_sms",
-        "consent_push",
-    )
+        fields = [*CUSTOMER_PLAIN, "addresses", "external_ids", "created_at", "updated_at", "etag"]
 
     def get_etag(self, obj) -> str:
         return customer_etag(obj)
 
     def to_representation(self, customer):
         return {
-            **_plain(customer, self.PLAIN),
+            **_plain(customer, CUSTOMER_PLAIN),
             "addresses": [address_representation(a) for a in customer.addresses.all()],
             "external_ids": [_plain(x, ("source", "external_id")) for x in customer.external_ids.all()],
             "created_at": _datetime(customer.created_at),
