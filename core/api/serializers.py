@@ -2,6 +2,7 @@
 output serializers name related objects with the few fields a screen needs."""
 
 import re
+from datetime import UTC
 
 from django.contrib.contenttypes.models import ContentType
 from rest_framework import serializers
@@ -87,12 +88,15 @@ class CustomerExternalIdSerializer(StrictModelSerializer):
 # their declared fields (the OpenAPI schema and the equivalence tests read them) but build their
 # output by hand: DRF builds and deep-copies every field object per serializer instance, which
 # costs more than the queries. tests/core/test_serializers.py holds them to DRF's own output.
-_DATETIME = serializers.DateTimeField()
 _COORDINATE = serializers.DecimalField(max_digits=9, decimal_places=6)
 
 
 def _datetime(value):
-    return _DATETIME.to_representation(value) if value is not None else None
+    """ISO 8601 in UTC with a Z, as DRF writes it when the current time zone is UTC (the API's)."""
+    if value is None:
+        return None
+    text = value.astimezone(UTC).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 def _coordinate(value):

@@ -50,7 +50,7 @@ class CustomerViewSet(StaffModelViewSet):
 
     def get_queryset(self):
         if self.action == "list":
-            return self.restrict(selectors.customer_list())
+            return self.restrict(selectors.customer_list_rows())
         return self.restrict(selectors.customer_detail())
 
     def get_serializer_class(self):

@@ -71,3 +71,17 @@ def test_timeline_rows_match_drf():
     assert fast[full.pk]["location"] == {"id": location.pk, "code": location.code, "name": location.name}
     assert fast[full.pk]["product"] == {"id": product.pk, "sku": product.sku, "name": product.name}
     assert fast[bare.pk]["associate"] is None and fast[bare.pk]["subject"] is None
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        timezone.now(),
+        timezone.now().replace(microsecond=0),
+        timezone.datetime(2026, 3, 29, 1, 30, tzinfo=timezone.get_fixed_timezone(120)),
+    ],
+)
+def test_timestamps_are_written_as_drf_writes_them(moment):
+    from core.api.serializers import _datetime
+
+    assert _datetime(moment) == drf.DateTimeField().to_representation(moment)
