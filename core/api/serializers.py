@@ -119,9 +119,7 @@ def address_representation(address) -> dict:
 
 
 CUSTOMER_LIST_PLAIN = ("id", "number", "given_name", "family_name", "email", "phone", "preferred_channel")
-CUSTOMER_PLAIN = (
-    "id",
-    "number",
+CUSTOMER_EDITABLE = (
     "given_name",
     "family_name",
     "email",
@@ -135,6 +133,7 @@ CUSTOMER_PLAIN = (
     "consent_sms",
     "consent_push",
 )
+CUSTOMER_PLAIN = ("id", "number", *CUSTOMER_EDITABLE)
 
 
 class CustomerListSerializer(serializers.ModelSerializer):
@@ -180,22 +179,7 @@ class CustomerWriteSerializer(StrictModelSerializer):
 
     class Meta:
         model = Customer
-        fields = [
-            "given_name",
-            "family_name",
-            "email",
-            "alternate_email",
-            "phone",
-            "alternate_phone",
-            "time_zone",
-            "language",
-            "preferred_channel",
-            "consent_email",
-            "consent_sms",
-            "consent_push",
-            "addresses",
-            "external_ids",
-        ]
+        fields = [*CUSTOMER_EDITABLE, "addresses", "external_ids"]
         extra_kwargs = {"email": {"validators": []}}  # the service answers a taken e-mail with a 409
 
     def validate_addresses(self, value):
