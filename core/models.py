@@ -339,6 +339,9 @@ class Notification(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    next_attempt_at = models.DateTimeField(
+        default=timezone.now, help_text="When the sweep may send a still-queued row again (backs off)."
+    )
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -346,7 +349,7 @@ class Notification(models.Model):
         indexes = [
             models.Index(fields=["customer", "-created_at", "-id"], name="notification_customer_newest"),
             models.Index(fields=["-created_at", "-id"], name="notification_newest"),
-            models.Index(fields=["created_at"], condition=Q(status="queued"), name="notification_queued"),
+            models.Index(fields=["next_attempt_at"], condition=Q(status="queued"), name="notification_queued"),
         ]
 
     def __str__(self):

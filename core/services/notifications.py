@@ -9,6 +9,7 @@ a second `notify()` for the same event and object a no-op, so the customer is ne
 
 import hashlib
 import logging
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -83,6 +84,7 @@ def notify(
                     status=status,
                     last_error=reason,
                     dedupe_key=_channel_key(dedupe_key, channel),
+                    next_attempt_at=timezone.now() + settings.NOTIFICATION_SWEEP_AFTER,
                 )
         except IntegrityError:
             logger.info("notification %s on %s already queued; not sent twice", dedupe_key, channel)
@@ -125,7 +127,8 @@ def notification_send(*, notification_id: int) -> Notification | None:
             row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
             if row.attempts >= settings.NOTIFICATION_MAX_ATTEMPTS:
                 row.status = NotificationStatus.FAILED
-            row.save(update_fields=["attempts", "last_error", "status"])
+            row.next_attempt_at = timezone.now() + retry_delay(row.attempts)
+            row.save(update_fields=["attempts", "last_error", "status", "next_attempt_at"])
             logger.warning("notification %s attempt %s failed: %s", row.pk, row.attempts, row.last_error)
             return row
         row.status = NotificationStatus.SENT
@@ -142,14 +145,26 @@ def notification_send(*, notification_id: int) -> Notification | None:
         return row
 
 
+def retry_delay(attempts: int):
+    """How long the sweep leaves a row alone after `attempts`: doubling from
+    NOTIFICATION_SWEEP_AFTER, at most an hour, so an outage does not pile up tasks."""
+    return min(settings.NOTIFICATION_SWEEP_AFTER * 2 ** max(attempts, 0), timedelta(hours=1))
+
+
 def notifications_sweep(*, limit: int = 500) -> int:
-    """Re-enqueue queued rows older than NOTIFICATION_SWEEP_AFTER. Returns how many."""
-    cutoff = timezone.now() - settings.NOTIFICATION_SWEEP_AFTER
-    ids = list(
-        Notification.objects.filter(status=NotificationStatus.QUEUED, created_at__lt=cutoff)
-        .order_by("created_at")
-        .values_list("pk", flat=True)[:limit]
-    )
-    for pk in ids:
-        enqueue_send(pk)
-    return len(ids)
+    """Re-enqueue queued rows whose next attempt is due, pushing that moment back first (so a
+    sweep during a worker outage does not enqueue the same rows every minute). Returns how many."""
+    now = timezone.now()
+    with transaction.atomic():
+        due = list(
+            Notification.objects.select_for_update(skip_locked=True)
+            .filter(status=NotificationStatus.QUEUED, next_attempt_at__lte=now)
+            .order_by("next_attempt_at")
+            .only("pk", "attempts")[:limit]
+        )
+        for row in due:
+            row.next_attempt_at = now + retry_delay(row.attempts + 1)
+        Notification.objects.bulk_update(due, ["next_attempt_at"])
+    for row in due:
+        enqueue_send(row.pk)
+    return len(due)

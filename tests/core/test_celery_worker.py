@@ -75,6 +75,7 @@ def test_worker_runs_the_periodic_sweep(worker):
         body="b",
         dedupe_key="w-2:email",
         created_at=timezone.now() - timedelta(hours=1),
+        next_attempt_at=timezone.now() - timedelta(minutes=1),
     )
 
     notifications_sweep.delay()

@@ -125,7 +125,7 @@ def test_broker_outage_delays_but_loses_nothing(settings, django_capture_on_comm
     assert row.status == "queued" and mail.outbox == []
 
     settings.NOTIFICATION_SWEEP_AFTER = timedelta(minutes=2)
-    Notification.objects.filter(pk=row.pk).update(created_at=timezone.now() - timedelta(minutes=5))
+    Notification.objects.filter(pk=row.pk).update(next_attempt_at=timezone.now())
     assert notifications_sweep() == 1
     row.refresh_from_db()
     assert row.status == "sent"
@@ -136,3 +136,29 @@ def test_sweep_leaves_fresh_rows_to_their_own_task(settings):
     settings.NOTIFICATION_SWEEP_AFTER = timedelta(minutes=2)
     _notify(CustomerFactory())
     assert notifications_sweep() == 0
+
+
+def test_sweep_backs_off_instead_of_enqueueing_the_same_rows_every_run(settings):
+    settings.NOTIFICATION_SWEEP_AFTER = timedelta(minutes=2)
+    customer = CustomerFactory()
+    with celery_broker("redis://127.0.0.1:1/0"):  # workers and broker down: nothing gets sent
+        (row,) = _notify(customer)
+        Notification.objects.filter(pk=row.pk).update(next_attempt_at=timezone.now())
+        assert notifications_sweep() == 1
+        assert notifications_sweep() == 0  # not again a minute later
+    row.refresh_from_db()
+    assert row.status == "queued"
+    assert row.next_attempt_at >= timezone.now() + timedelta(minutes=3)
+
+
+def test_a_failed_attempt_waits_longer_each_time(settings):
+    settings.NOTIFICATION_SMS_BACKEND = "tests.core.test_notifications.FailingBackend"
+    settings.NOTIFICATION_SWEEP_AFTER = timedelta(minutes=1)
+    (row,) = _notify(CustomerFactory(consent_sms=True), channels=["sms"])
+    waits = []
+    for _ in range(3):
+        before = timezone.now()
+        notification_send(notification_id=row.pk)
+        row.refresh_from_db()
+        waits.append(row.next_attempt_at - before)
+    assert waits[0] < waits[1] < waits[2]
