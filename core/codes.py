@@ -1,4 +1,4 @@
-"""Codes people read aloud, and secrets nobody should guess.
+"""Codes people read aloud (order, customer, return and appointment numbers).
 
 Readable codes use an alphabet without look-alikes (no 0/O, 1/I/L, U) so a number spelled over
 the phone is heard right. They are random, not sequential, and unique by a database constraint.
@@ -18,7 +18,3 @@ def readable_code(prefix: str, length: int = 8) -> str:
 def customer_number() -> str:
     return readable_code("C")
 
-
-def secret_token() -> str:
-    """128 bits of randomness, URL-safe; for pickup codes, voucher codes and survey links."""
-    return secrets.token_urlsafe(16)
