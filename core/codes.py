@@ -17,4 +17,3 @@ def readable_code(prefix: str, length: int = 8) -> str:
 
 def customer_number() -> str:
     return readable_code("C")
-
