@@ -106,7 +106,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "core.User"
 
 # --- Cache (throttling, sessions, permissions) -----------------------------------------------
-CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://aftercare")}
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://aftercare?max_entries=10000")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    CACHES["default"]["BACKEND"] = "core.cache.RedisCache"  # one client per pool, not one per call
 if PRODUCTION and "CACHE_URL" not in env:
     # Sessions, permissions and rate limits live in the cache: a per-process cache would keep a
     # logged-out session or a revoked role alive in the other web processes.
