@@ -2,8 +2,9 @@
 
 Every staff request asks "may this role do that?"; Django's ModelBackend answers with two
 queries (the user's own permissions, their groups' permissions). Roles change rarely, so the
-answer is cached per user under a global version that any change to a group's permissions, a
-user's groups or a user's own permissions bumps. Use a shared cache (CACHE_URL=redis://…) when
+answer is cached per user, stamped with a global version that any change to a group's permissions,
+a user's groups or a user's own permissions bumps; one `get_many` reads the version and the answer
+together, so a request costs one cache round trip. Use a shared cache (CACHE_URL=redis://…) when
 several processes serve requests: a local-memory cache only sees its own process's bumps, so
 there a change reaches the other processes when the entry expires (PERMISSION_CACHE_SECONDS).
 """
@@ -16,12 +17,6 @@ from django.core.cache import cache
 from django.db import transaction
 
 VERSION_KEY = "permissions:version"
-
-
-def _version() -> int:
-    # Seeded with the clock, not 1: should the key be evicted, old entries must not become valid again.
-    cache.add(VERSION_KEY, time.time_ns(), timeout=None)
-    return cache.get(VERSION_KEY) or time.time_ns()
 
 
 def _bump() -> None:
@@ -48,10 +43,19 @@ class CachedModelBackend(ModelBackend):
             # date_joined tells two users apart should an id ever be reused; is_superuser changes
             # the answer without touching groups.
             joined = user_obj.date_joined.timestamp()
-            key = f"permissions:{_version()}:{user_obj.pk}:{joined}:{int(user_obj.is_superuser)}"
-            perms = cache.get(key)
-            if perms is None:
+            key = f"permissions:{user_obj.pk}:{joined}:{int(user_obj.is_superuser)}"
+            found = cache.get_many([VERSION_KEY, key])
+            version = found.get(VERSION_KEY)
+            if version is None:
+                # Seeded with the clock, not 1: should the key be evicted, old answers must not match again.
+                cache.add(VERSION_KEY, time.time_ns(), timeout=None)
+                version = cache.get(VERSION_KEY)
+            stamped = found.get(key)
+            if stamped is not None and stamped[0] == version:
+                perms = stamped[1]
+            else:
+                # The version was read first: a bump while this runs leaves a stale stamp, never a stale answer.
                 perms = super().get_all_permissions(user_obj)
-                cache.set(key, perms, settings.PERMISSION_CACHE_SECONDS)
+                cache.set(key, (version, perms), settings.PERMISSION_CACHE_SECONDS)
             user_obj._perm_cache = perms
         return user_obj._perm_cache

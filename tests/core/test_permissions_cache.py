@@ -2,10 +2,12 @@
 
 import pytest
 from django.contrib.auth.models import Group, Permission
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from core.models import User
+from core.permissions_cache import VERSION_KEY
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -22,6 +24,16 @@ def test_a_second_request_asks_the_database_nothing():
     with CaptureQueriesContext(connection) as ctx:
         assert again.has_perm("core.view_customer")
     assert len(ctx) == 0
+
+
+def test_an_evicted_version_makes_every_cached_answer_stale():
+    user = UserFactory(roles=["associate"])
+    assert _fresh(user).has_perm("core.view_customer")
+    cache.delete(VERSION_KEY)
+    again = _fresh(user)
+    with CaptureQueriesContext(connection) as ctx:
+        assert again.has_perm("core.view_customer")
+    assert len(ctx) > 0
 
 
 def test_joining_and_leaving_a_role_takes_effect_immediately():
