@@ -37,7 +37,7 @@ def _customer_response(customer, status_code=status.HTTP_200_OK) -> Response:
 
 
 def _reloaded(customer):
-    return selectors.customer_detail().get(pk=customer.pk)
+    return selectors.customer_record().get(pk=customer.pk)
 
 
 @extend_schema(parameters=[IDEMPOTENCY_KEY])
@@ -51,7 +51,7 @@ class CustomerViewSet(StaffModelViewSet):
     def get_queryset(self):
         if self.action == "list":
             return self.restrict(selectors.customer_list_rows())
-        return self.restrict(selectors.customer_detail())
+        return self.restrict(selectors.customer_record())
 
     def get_serializer_class(self):
         if self.action in ("create", "update", "partial_update"):
@@ -102,9 +102,11 @@ class CustomerTimelineView(StaffViewSetMixin, generics.ListAPIView):
         return selectors.customer_timeline(self.kwargs.get("pk"))
 
     def list(self, request, *args, **kwargs):
-        if not self.restrict(selectors.customer_list()).filter(pk=kwargs["pk"]).exists():
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        # A page with rows proves the customer exists; only an empty one needs asking (404 or []).
+        if not page and not self.restrict(selectors.customer_list()).filter(pk=kwargs["pk"]).exists():
             raise Http404
-        return super().list(request, *args, **kwargs)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
 
 class LocationViewSet(StaffModelViewSet):

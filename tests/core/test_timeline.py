@@ -70,6 +70,12 @@ def test_unknown_customer_timeline_is_404(agent_client):
     assert agent_client.get("/api/v1/customers/987654/timeline/").status_code == 404
 
 
+def test_a_customer_without_touchpoints_has_an_empty_timeline(agent_client, customer, story):
+    url = f"/api/v1/customers/{CustomerFactory().pk}/timeline/"
+    assert _ids(agent_client.get(url)) == []
+    assert _ids(agent_client.get(f"/api/v1/customers/{customer.pk}/timeline/", {"kind": "review"})) == []
+
+
 def test_bad_filter_values_are_400_not_500(agent_client, customer):
     url = f"/api/v1/customers/{customer.pk}/timeline/"
     assert agent_client.get(url, {"kind": "teleport"}).status_code == 400
