@@ -20,6 +20,7 @@ from core.models import (
     Product,
     Touchpoint,
 )
+from core.selectors import ADDRESS_COLUMNS
 from core.services.customers import customer_etag
 from core.timezones import validate_time_zone
 
@@ -107,15 +108,27 @@ def _plain(obj, names) -> dict:
     return {name: getattr(obj, name) for name in names}
 
 
-ADDRESS_PLAIN = ("id", "label", "line1", "line2", "city", "postcode", "region", "country", "is_default")
-
-
 def address_representation(address) -> dict:
     return {
-        **_plain(address, ADDRESS_PLAIN),
+        **_plain(address, ADDRESS_COLUMNS),
         "latitude": _coordinate(address.latitude),
         "longitude": _coordinate(address.longitude),
     }
+
+
+def _addresses(customer) -> list[dict]:
+    if hasattr(customer, "address_rows"):  # selectors.customer_record() built them in the query
+        return [
+            {name: row[name] for name in (*ADDRESS_COLUMNS, "latitude", "longitude")}
+            for row in customer.address_rows or ()
+        ]
+    return [address_representation(a) for a in customer.addresses.all()]
+
+
+def _external_ids(customer) -> list[dict]:
+    if hasattr(customer, "external_id_rows"):
+        return [{"source": row["source"], "external_id": row["external_id"]} for row in customer.external_id_rows or ()]
+    return [_plain(x, ("source", "external_id")) for x in customer.external_ids.all()]
 
 
 CUSTOMER_LIST_PLAIN = ("id", "number", "given_name", "family_name", "email", "phone", "preferred_channel")
@@ -160,8 +173,8 @@ class CustomerSerializer(serializers.ModelSerializer):
     def to_representation(self, customer):
         return {
             **_plain(customer, CUSTOMER_PLAIN),
-            "addresses": [address_representation(a) for a in customer.addresses.all()],
-            "external_ids": [_plain(x, ("source", "external_id")) for x in customer.external_ids.all()],
+            "addresses": _addresses(customer),
+            "external_ids": _external_ids(customer),
             "created_at": _datetime(customer.created_at),
             "updated_at": _datetime(customer.updated_at),
             "etag": customer_etag(customer),

@@ -100,3 +100,16 @@ def test_admin_change_lists_run_constant_queries(model, many, client, admin_user
     if small_n != large_n:
         sql = "\n".join(q["sql"] for q in large_ctx.captured_queries)
         pytest.fail(f"{url}: {small_n} queries for 1 row, {large_n} for 25:\n{sql}")
+
+
+def test_customer_detail_runs_one_data_query_on_postgresql(manager_client, customer):
+    """The most-read record: its addresses and external ids come in the customer's own query there."""
+    CustomerAddressFactory(customer=customer)
+    customer.external_ids.create(source="pos", external_id="P-1")
+    url = f"/api/v1/customers/{customer.pk}/"
+    _count(manager_client, url, {})  # warm up the caller's permissions
+    count, ctx = _count(manager_client, url, {})
+    data = [q["sql"] for q in ctx.captured_queries if "core_customer" in q["sql"]]
+    expected = 1 if connection.vendor == "postgresql" else 3
+    assert len(data) == expected, "\n".join(data)
+    assert manager_client.get(url).json()["external_ids"] == [{"source": "pos", "external_id": "P-1"}]

@@ -40,7 +40,7 @@ def test_customer_list_and_detail_match_drf():
     CustomerAddressFactory(customer=customer, latitude=Decimal("52.1"), longitude=Decimal("-4.123456"))
     CustomerAddressFactory(customer=customer, is_default=False, latitude=None, longitude=None)
     customer.external_ids.create(source="pos", external_id="77")
-    customer = selectors.customer_detail().get(pk=customer.pk)
+    customer = selectors.customer_record().get(pk=customer.pk)
 
     assert CustomerListSerializer(customer).data == _normalise(_generic(CustomerListSerializer, customer))
     assert CustomerSerializer(customer).data == _normalise(_generic(CustomerSerializer, customer))
