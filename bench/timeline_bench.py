@@ -45,6 +45,7 @@ BENCH_DIR = ROOT / "bench"
 RESULTS_DIR = BENCH_DIR / "results"
 WRK_SCRIPT = BENCH_DIR / "wrk_paths.lua"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/aftercare_bench"
+DEFAULT_CACHE_URL = "redis://127.0.0.1:6379/15"
 # The bench truncates what it loads: never point it at a database someone else uses.
 FORBIDDEN_DATABASES = {"test", "test_test", "postgres", "template0", "template1"}
 
@@ -86,6 +87,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     p.add_argument("--concurrency", type=int, default=8, help="concurrent connections of the load generator")
     p.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL))
+    p.add_argument(
+        "--cache-url",
+        default=os.environ.get("BENCH_CACHE_URL", DEFAULT_CACHE_URL),
+        help="the shared cache the workers use, as production requires (sessions, permissions, rate limits)",
+    )
     p.add_argument("--reload", action="store_true", help="reload the data even if the same sizes are loaded")
     p.add_argument("--seed", type=int, default=20251123)
     p.add_argument("--load-only", action="store_true", help="prepare the data set, print the loading figures, stop")
@@ -133,6 +139,7 @@ def django_env(args, secret_key: str) -> dict[str, str]:
     env.pop("AFTERCARE_PRODUCTION", None)
     env.update(
         DATABASE_URL=args.database_url,
+        CACHE_URL=args.cache_url,
         DJANGO_SETTINGS_MODULE="bench.settings",
         DEBUG="0",
         SECRET_KEY=secret_key,
@@ -1077,7 +1084,15 @@ def main(argv=None) -> int:
     os.environ.update(
         {
             k: env[k]
-            for k in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE", "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "LOG_LEVEL")
+            for k in (
+                "DATABASE_URL",
+                "CACHE_URL",
+                "DJANGO_SETTINGS_MODULE",
+                "DEBUG",
+                "SECRET_KEY",
+                "ALLOWED_HOSTS",
+                "LOG_LEVEL",
+            )
         }
     )
     os.environ.pop("AFTERCARE_PRODUCTION", None)
