@@ -10,6 +10,7 @@ class Role(models.TextChoices):
     CUSTOMER_SERVICE = "customer_service", "Customer-service agent"
     MANAGER = "manager", "Manager"
     ADMIN = "admin", "Administrator"
+    INTEGRATION = "integration", "System integration (POS, e-commerce)"
 
 
 class Channel(models.TextChoices):

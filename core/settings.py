@@ -5,6 +5,7 @@ Celery tasks executed in-process, e-mail printed to the console. See README.md, 
 """
 
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -209,6 +210,9 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "notifications-sweep": {"task": "core.tasks.notifications_sweep", "schedule": timedelta(minutes=1)},
     "idempotency-keys-purge": {"task": "core.tasks.idempotency_keys_purge", "schedule": crontab(minute=17)},
+    "orders-delay-sweep": {"task": "orders.tasks.delay_sweep", "schedule": timedelta(minutes=30)},
+    "orders-pickup-sweep": {"task": "orders.tasks.pickup_sweep", "schedule": timedelta(minutes=5)},
+    "orders-delivery-reminders": {"task": "orders.tasks.delivery_reminders", "schedule": timedelta(minutes=15)},
 }
 
 # --- Notifications --------------------------------------------------------------------------
@@ -220,6 +224,19 @@ NOTIFICATION_PUSH_BACKEND = env.str("NOTIFICATION_PUSH_BACKEND", default="core.n
 NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=5)
 # A queued notification older than this is picked up again by the sweep.
 NOTIFICATION_SWEEP_AFTER = timedelta(seconds=env.int("NOTIFICATION_SWEEP_AFTER_SECONDS", default=120))
+
+# --- Orders, deliveries and pickups ---------------------------------------------------------
+ORDERS_SHIPPING_FEE = Decimal(env.str("ORDERS_SHIPPING_FEE", default="4.95"))
+# Home delivery is free from this order value (fulfillment options).
+ORDERS_FREE_DELIVERY_FROM = Decimal(env.str("ORDERS_FREE_DELIVERY_FROM", default="50.00"))
+# Customers change a delivery's instructions or window until this long before the window opens.
+DELIVERY_CHANGE_CUTOFF = timedelta(hours=env.int("DELIVERY_CHANGE_CUTOFF_HOURS", default=24))
+# The "what is coming" message goes out this long before the window.
+DELIVERY_REMINDER_BEFORE = timedelta(hours=env.int("DELIVERY_REMINDER_HOURS", default=24))
+PICKUP_HOLD = timedelta(days=env.int("PICKUP_HOLD_DAYS", default=7))
+PICKUP_REMINDER_BEFORE = timedelta(hours=env.int("PICKUP_REMINDER_HOURS", default=24))
+# Carrier webhooks older than this (by their signed timestamp) are refused as replays.
+CARRIER_WEBHOOK_MAX_AGE = timedelta(seconds=env.int("CARRIER_WEBHOOK_MAX_AGE_SECONDS", default=300))
 
 # --- I18N / time ----------------------------------------------------------------------------
 LANGUAGE_CODE = "en"

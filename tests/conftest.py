@@ -82,3 +82,9 @@ def anon_client():
 def roleless_client(db):
     """Signed in, but neither staff nor customer (e.g. a deactivated associate's stale login)."""
     return _client_for(UserFactory())
+
+
+@pytest.fixture
+def integration_client(db):
+    """A POS / e-commerce system's service account."""
+    return _client_for(UserFactory(roles=[Role.INTEGRATION]))

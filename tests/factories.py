@@ -17,6 +17,7 @@ from core.models import (
     Touchpoint,
     User,
 )
+from orders.models import Carrier
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -125,3 +126,29 @@ class TouchpointFactory(factory.django.DjangoModelFactory):
     kind = TouchpointKind.PURCHASE
     channel = Channel.STORE
     summary = factory.Sequence(lambda n: f"Event {n}")
+
+
+class CarrierFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Carrier
+        django_get_or_create = ["code"]
+
+    code = factory.Sequence(lambda n: f"carrier{n}")
+    name = factory.LazyAttribute(lambda o: o.code.title())
+    webhook_secret = factory.Sequence(lambda n: f"whsec-test-{n:04d}-0123456789abcdef")
+
+
+def make_order(*, customer=None, lines=None, payments=(), actor=None, **fields):
+    """An order as the services write it (ledger and purchase touchpoint included).
+    `lines`: (product, quantity, unit_price) tuples or line dicts; default one sofa of 300.00."""
+    from orders.services.orders import order_create
+
+    rows = []
+    for line in lines or [(ProductFactory(), 1, Decimal("300.00"))]:
+        if isinstance(line, dict):
+            rows.append(line)
+        else:
+            product, quantity, unit_price = line
+            rows.append({"product": product, "quantity": quantity, "unit_price": Decimal(unit_price)})
+    fields.setdefault("channel", Channel.WEB)
+    return order_create(actor=actor, customer=customer or CustomerFactory(), lines=rows, payments=payments, **fields)

@@ -108,7 +108,7 @@ def test_customer_detail_runs_one_data_query_on_postgresql(manager_client, custo
     customer.external_ids.create(source="pos", external_id="P-1")
     url = f"/api/v1/customers/{customer.pk}/"
     _count(manager_client, url, {})  # warm up the caller's permissions
-    count, ctx = _count(manager_client, url, {})
+    _, ctx = _count(manager_client, url, {})
     data = [q["sql"] for q in ctx.captured_queries if "core_customer" in q["sql"]]
     expected = 1 if connection.vendor == "postgresql" else 3
     assert len(data) == expected, "\n".join(data)

@@ -1,0 +1,1 @@
+"""Every write that means something for an order, one module per concern."""

@@ -1,0 +1,162 @@
+"""The charges ledger: every movement of an order's money is an appended row.
+
+Amounts are signed from the customer's side (see `ChargeKind`). "Past charges" are the settled
+rows, "pending charges" the pending ones, both plain sums. Every service here keeps one identity,
+checked by the tests through shipments, cancellations, refunds, vouchers and credits:
+
+    past + pending == total - value of cancelled units - goodwill and free-shipping credits
+
+Captures take from the authorisation hold (+x settled, -x pending); cancelled units release the
+hold first and refund settled money for the rest. All of it runs under the order's row lock, so
+no two writers spend the same hold or refund the same payment twice.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q, Sum
+from django.utils import timezone
+
+from core.choices import Role
+from core.errors import Conflict, RuleViolation
+from core.money import quantize
+from orders.choices import ChargeKind, ChargeStatus
+from orders.models import Charge, Order, OrderLine
+
+CREDIT_KINDS = (ChargeKind.GOODWILL_CREDIT, ChargeKind.FREE_SHIPPING)
+ZERO = Decimal("0")
+
+
+@dataclass(frozen=True)
+class Ledger:
+    past: Decimal
+    pending: Decimal
+    hold: Decimal  # what is still authorised and not yet captured or released
+    paid: Decimal  # settled money taken (captures, vouchers) net of settled and pending refunds
+    credits: Decimal  # goodwill and free-shipping credits given (as a positive figure)
+
+
+def ledger_of(order: Order) -> Ledger:
+    """One aggregate query over the order's ledger."""
+    sums = Charge.objects.filter(order=order).aggregate(
+        past=Sum("amount", filter=Q(status=ChargeStatus.SETTLED), default=ZERO),
+        pending=Sum("amount", filter=Q(status=ChargeStatus.PENDING), default=ZERO),
+        hold=Sum("amount", filter=Q(kind=ChargeKind.AUTHORISATION), default=ZERO),
+        paid=Sum(
+            "amount",
+            filter=Q(kind__in=[ChargeKind.CAPTURE, ChargeKind.VOUCHER_REDEMPTION, ChargeKind.REFUND]),
+            default=ZERO,
+        ),
+        credits=Sum("amount", filter=Q(kind__in=CREDIT_KINDS), default=ZERO),
+    )
+    return Ledger(sums["past"], sums["pending"], sums["hold"], sums["paid"], -sums["credits"])
+
+
+def units_value(line: OrderLine, units: int, currency: str) -> Decimal:
+    """The value of the first `units` units of a line. Taking differences of this (value(after) -
+    value(before)) means partial shipments or cancellations of a line add up to exactly its amount."""
+    return quantize(line.amount * units / line.quantity, currency)
+
+
+def _append(order: Order, kind: str, amount: Decimal, *, settled: bool, actor=None, **fields) -> Charge:
+    now = timezone.now()
+    return Charge.objects.create(
+        order=order,
+        kind=kind,
+        status=ChargeStatus.SETTLED if settled else ChargeStatus.PENDING,
+        amount=amount,
+        currency=order.currency,
+        actor=actor,
+        created_at=now,
+        settled_at=now if settled else None,
+        **fields,
+    )
+
+
+def charges_capture(*, order: Order, value: Decimal, shipment=None, actor=None, final: bool = False) -> Charge | None:
+    """Take payment for goods that shipped: `value` of the hold, or all of it when `final` (nothing
+    is left to ship). Caller holds the order's lock. Returns the capture, or None when nothing is held
+    (paid at the till, or by voucher)."""
+    hold = ledger_of(order).hold
+    amount = hold if final else min(value, hold)
+    if amount <= 0:
+        return None
+    _append(order, ChargeKind.AUTHORISATION, -amount, settled=False, shipment=shipment, actor=actor, note="captured")
+    return _append(order, ChargeKind.CAPTURE, amount, settled=True, shipment=shipment, actor=actor)
+
+
+def charges_cancel_units(*, order: Order, value: Decimal, actor=None, note: str = "") -> list[Charge]:
+    """Units will not be delivered (cancelled, missing, refused): release `value` from the hold and
+    refund whatever part of it was already paid. Caller holds the order's lock."""
+    if value <= 0:
+        return []
+    ledger = ledger_of(order)
+    released = min(value, ledger.hold)
+    refund = value - released
+    if refund > ledger.paid:
+        raise RuleViolation(
+            f"Cannot give back {refund} {order.currency}: {ledger.paid} {order.currency} was paid.",
+            code="refund_exceeds_paid",
+        )
+    rows = []
+    if released:
+        rows.append(_append(order, ChargeKind.AUTHORISATION, -released, settled=False, actor=actor, note="released"))
+    if refund:
+        rows.append(_append(order, ChargeKind.REFUND, -refund, settled=False, actor=actor, note=note[:300]))
+    return rows
+
+
+def _check_approval_limit(actor, amount: Decimal, currency: str) -> None:
+    if actor.has_role(Role.ADMIN):
+        return
+    profile = getattr(actor, "associate", None)
+    if profile is None or profile.approval_currency != currency or amount > profile.approval_limit:
+        limit = f"{profile.approval_limit} {profile.approval_currency}" if profile else "none"
+        raise RuleViolation(
+            f"{amount} {currency} is above your approval limit ({limit}); ask a manager.",
+            code="above_approval_limit",
+        )
+
+
+def charges_goodwill(*, order: Order, amount: Decimal, actor, note: str) -> Charge:
+    """An apology in money, up to the actor's approval limit and never more than the order is worth
+    after earlier credits. Pending until the payment processor confirms it (`charge_settle`)."""
+    amount = quantize(amount, order.currency)
+    if amount <= 0:
+        raise RuleViolation("A goodwill credit is a positive amount.", code="amount")
+    _check_approval_limit(actor, amount, order.currency)
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order.pk)
+        ledger = ledger_of(order)
+        if ledger.past + ledger.pending - amount < 0:
+            raise RuleViolation(
+                f"The order's remaining value is {ledger.past + ledger.pending} {order.currency}.",
+                code="credit_exceeds_order",
+            )
+        return _append(order, ChargeKind.GOODWILL_CREDIT, -amount, settled=False, actor=actor, note=note[:300])
+
+
+def charges_free_shipping(*, order: Order, actor, note: str) -> Charge:
+    """Free shipping on the customer's next order, owed until then: one per order."""
+    fee = quantize(settings.ORDERS_SHIPPING_FEE, order.currency)
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order.pk)
+        if order.charges.filter(kind=ChargeKind.FREE_SHIPPING).exists():
+            raise Conflict("Free shipping was already offered on this order.", code="free_shipping_given")
+        return _append(order, ChargeKind.FREE_SHIPPING, -fee, settled=False, actor=actor, note=note[:300])
+
+
+def charge_settle(*, charge: Charge, actor, reference: str = "") -> Charge:
+    """The processor confirmed a pending refund or credit. Holds are not settled: captures consume them."""
+    with transaction.atomic():
+        charge = Charge.objects.select_for_update().get(pk=charge.pk)
+        if charge.kind == ChargeKind.AUTHORISATION:
+            raise Conflict("An authorisation is settled by capturing it.", code="settle_authorisation")
+        if charge.status == ChargeStatus.SETTLED:
+            raise Conflict("This charge is settled already.", code="already_settled")
+        charge.status, charge.settled_at = ChargeStatus.SETTLED, timezone.now()
+        charge.reference = reference or charge.reference
+        charge.save(update_fields=["status", "settled_at", "reference"])
+        return charge

@@ -1,0 +1,204 @@
+"""Creating orders (from the API, POS / e-commerce pushes and file imports) and keeping their
+derived status."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from core.choices import TouchpointKind
+from core.errors import Conflict, RuleViolation
+from core.money import quantize
+from core.services.timeline import touchpoint_record
+from orders.choices import ChargeKind, ChargeStatus, OrderStatus
+from orders.models import Charge, Order, OrderLine
+
+# What an order may arrive with: money already taken at the till or online, and holds.
+PAYMENT_KINDS = (ChargeKind.AUTHORISATION, ChargeKind.CAPTURE, ChargeKind.VOUCHER_REDEMPTION)
+
+
+@dataclass(frozen=True)
+class UpsertResult:
+    order: Order
+    created: bool
+
+
+def line_amount(*, quantity: int, unit_price: Decimal, discount: Decimal, tax: Decimal, currency: str) -> Decimal:
+    return quantize(quantity * unit_price - discount + tax, currency)
+
+
+def _check_lines(lines: list[dict], currency: str) -> Decimal:
+    if not lines:
+        raise RuleViolation("An order needs at least one line.", code="no_lines")
+    total = Decimal("0")
+    for number, line in enumerate(lines, start=1):
+        amount = line_amount(
+            quantity=line["quantity"],
+            unit_price=line["unit_price"],
+            discount=line.get("discount", Decimal("0")),
+            tax=line.get("tax", Decimal("0")),
+            currency=currency,
+        )
+        if amount < 0:
+            raise RuleViolation(f"Line {number}: the discount is larger than the line.", code="discount_too_large")
+        total += amount
+    return quantize(total, currency)
+
+
+def _check_payments(payments: list[dict], total: Decimal, currency: str) -> list[dict]:
+    """Payments must cover the total exactly; with none, the whole total waits as a pending charge."""
+    if not payments:
+        return [{"kind": ChargeKind.AUTHORISATION, "amount": total, "reference": ""}] if total else []
+    paid = Decimal("0")
+    for payment in payments:
+        if payment["kind"] not in PAYMENT_KINDS:
+            raise RuleViolation(f"An order cannot arrive with a {payment['kind']}.", code="payment_kind")
+        if payment["amount"] <= 0:
+            raise RuleViolation("Payment amounts are positive.", code="payment_amount")
+        paid += quantize(payment["amount"], currency)
+    if paid != total:
+        raise RuleViolation(
+            f"Payments add up to {paid} {currency}, the lines to {total} {currency}.",
+            code="payments_do_not_reconcile",
+            payments=str(paid),
+            total=str(total),
+        )
+    return payments
+
+
+def _payment_rows(order: Order, payments: list[dict], actor) -> list[Charge]:
+    now = timezone.now()
+    rows = []
+    for payment in payments:
+        settled = payment["kind"] != ChargeKind.AUTHORISATION
+        rows.append(
+            Charge(
+                order=order,
+                kind=payment["kind"],
+                status=ChargeStatus.SETTLED if settled else ChargeStatus.PENDING,
+                amount=quantize(payment["amount"], order.currency),
+                currency=order.currency,
+                reference=payment.get("reference", ""),
+                actor=actor,
+                created_at=order.placed_at,
+                settled_at=now if settled else None,
+            )
+        )
+    return rows
+
+
+def order_create(*, actor, customer, lines: list[dict], payments: list[dict] = (), **fields) -> Order:
+    """Record a sale: the order, its lines, its opening ledger entries and the purchase touchpoint.
+
+    `lines`: dicts of product, quantity, unit_price, discount, tax, promised_date.
+    `payments`: what was taken or held (authorisation, capture, voucher_redemption) and must add up
+    to the total; without them the total is pending."""
+    currency = fields.get("currency", "EUR")
+    total = _check_lines(lines, currency)
+    payments = _check_payments(list(payments), total, currency)
+    with transaction.atomic():
+        order = Order(customer=customer, total=total, **fields)
+        try:
+            with transaction.atomic():
+                order.save()
+        except IntegrityError as exc:
+            if fields.get("external_id"):
+                raise Conflict(
+                    f"An order from {fields.get('source')} with id {fields['external_id']} exists already.",
+                    code="duplicate_external_id",
+                ) from exc
+            raise
+        OrderLine.objects.bulk_create(OrderLine(order=order, **line) for line in lines)
+        Charge.objects.bulk_create(_payment_rows(order, payments, actor))
+        _purchase_touchpoint(order, lines)
+    return order
+
+
+def _purchase_touchpoint(order: Order, lines: list[dict]) -> None:
+    items = sum(line["quantity"] for line in lines)
+    touchpoint_record(
+        customer=order.customer,
+        kind=TouchpointKind.PURCHASE,
+        channel=order.channel,
+        summary=f"Bought {items} item{'s' if items != 1 else ''} for {order.total} {order.currency} ({order.number})",
+        associate=order.associate,
+        location=order.location,
+        product=lines[0]["product"] if len(lines) == 1 else None,
+        order_number=order.number,
+        subject=order,
+        occurred_at=order.placed_at,
+    )
+
+
+# What a later push of the same external order may change: what the selling system owns and our
+# fulfilment has not made stale. Lines and money are settled here once the order exists.
+UPSERT_MUTABLE = ("promised_date", "service_level", "fulfilment")
+
+
+def order_upsert(*, actor, source: str, external_id: str, customer, lines, payments=(), **fields) -> UpsertResult:
+    """Create the order a selling system pushes, or, when it was pushed before, apply what it may
+    still change. Safe to repeat: the same push twice leaves one order."""
+    existing = Order.objects.filter(source=source, external_id=external_id).first()
+    if existing is None:
+        try:
+            order = order_create(
+                actor=actor,
+                customer=customer,
+                lines=lines,
+                payments=payments,
+                source=source,
+                external_id=external_id,
+                **fields,
+            )
+            return UpsertResult(order, True)
+        except Conflict:  # a concurrent push created it first
+            existing = Order.objects.get(source=source, external_id=external_id)
+    if existing.customer_id != customer.pk:
+        raise Conflict("This external order belongs to another customer.", code="external_id_customer")
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=existing.pk)
+        changed = [name for name in UPSERT_MUTABLE if name in fields and getattr(order, name) != fields[name]]
+        for name in changed:
+            setattr(order, name, fields[name])
+        if changed:
+            order.save(update_fields=[*changed, "updated_at"])
+    return UpsertResult(order, False)
+
+
+def derived_status(lines) -> str:
+    """An order's status from its lines: cancelled when nothing is left to fulfil, delivered when
+    every remaining unit arrived, then partially delivered / shipped / partially shipped / placed."""
+    active = [line for line in lines if line.active_quantity > 0]
+    if not active:
+        return OrderStatus.CANCELLED
+    if all(line.quantity_delivered >= line.active_quantity for line in active):
+        return OrderStatus.DELIVERED
+    if any(line.quantity_delivered for line in active):
+        return OrderStatus.PARTIALLY_DELIVERED
+    if all(line.quantity_shipped >= line.active_quantity for line in active):
+        return OrderStatus.SHIPPED
+    if any(line.quantity_shipped for line in active):
+        return OrderStatus.PARTIALLY_SHIPPED
+    return OrderStatus.PLACED
+
+
+def order_status_refresh(order: Order) -> Order:
+    """Recompute the status after a change to the lines' fulfilment (caller holds the order's lock).
+    A fulfilled or cancelled order is no longer at risk."""
+    status = derived_status(list(order.lines.all()))
+    fields = []
+    if status != order.status:
+        order.status = status
+        fields.append("status")
+    if status in (OrderStatus.DELIVERED, OrderStatus.CANCELLED) and order.at_risk_since:
+        order.at_risk_since, order.at_risk_reason, order.revised_estimate = None, "", None
+        fields += ["at_risk_since", "at_risk_reason", "revised_estimate"]
+    if fields:
+        order.save(update_fields=[*fields, "updated_at"])
+    return order
+
+
+def order_lock(order_id: int) -> Order:
+    """The order row, locked: every change to an order's lines or ledger takes this lock first."""
+    return Order.objects.select_for_update().get(pk=order_id)
