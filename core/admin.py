@@ -126,9 +126,40 @@ class NotificationAdmin(BigTableAdmin):
     list_display = ["created_at", "customer", "event", "channel", "status", "attempts", "sent_at"]
     list_filter = ["status", "channel", "event"]
     list_select_related = ["customer"]
-    search_fields = ["=customer__number", "=dedupe_key"]
-    autocomplete_fields = ["customer"]
-    readonly_fields = ["dedupe_key", "attempts", "last_error", "sent_at", "created_at"]
+    search_fields = ["=customer__number", "=dedupe_key", "=order_number"]
+    # The outbox is a record of what was sent: read-only, with secrets (pickup codes, voucher
+    # codes) masked, since only the customer may read them.
+    fields = [
+        "customer",
+        "event",
+        "channel",
+        "recipient",
+        "order_number",
+        "masked_subject",
+        "masked_body",
+        "status",
+        "dedupe_key",
+        "attempts",
+        "last_error",
+        "created_at",
+        "next_attempt_at",
+        "sent_at",
+    ]
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="subject")
+    def masked_subject(self, obj):
+        return obj.masked(obj.subject)
+
+    @admin.display(description="body")
+    def masked_body(self, obj):
+        return obj.masked(obj.body)
 
 
 @admin.register(IdempotencyKey)

@@ -336,6 +336,12 @@ class Notification(models.Model):
     body = models.TextField()
     status = models.CharField(max_length=12, choices=NotificationStatus.choices, default=NotificationStatus.QUEUED)
     dedupe_key = models.CharField(max_length=200, unique=True)
+    order_number = models.CharField(
+        max_length=12, blank=True, help_text="The order the message is about, by number (see decision 0001)"
+    )
+    secrets = models.JSONField(
+        default=list, blank=True, help_text="Codes in the message that only its customer may read; masked for staff"
+    )
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -350,10 +356,17 @@ class Notification(models.Model):
             models.Index(fields=["customer", "-created_at", "-id"], name="notification_customer_newest"),
             models.Index(fields=["-created_at", "-id"], name="notification_newest"),
             models.Index(fields=["next_attempt_at"], condition=Q(status="queued"), name="notification_queued"),
+            models.Index(fields=["order_number"], condition=~Q(order_number=""), name="notification_order"),
         ]
 
     def __str__(self):
         return f"{self.event} → {self.channel} {self.recipient} ({self.status})"
+
+    def masked(self, text: str) -> str:
+        """`text` with this message's secrets blanked out, for anyone but its customer."""
+        for secret in self.secrets:
+            text = text.replace(secret, "•" * 6)
+        return text
 
 
 class IdempotencyKey(models.Model):

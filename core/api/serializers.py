@@ -432,6 +432,11 @@ class AssociateSerializer(serializers.ModelSerializer):
 
 
 class NotificationSerializer(serializers.ModelSerializer):
+    """Staff see what was sent, with the customer's secrets (pickup and voucher codes) masked."""
+
+    subject = serializers.SerializerMethodField()
+    body = serializers.SerializerMethodField()
+
     class Meta:
         model = Notification
         fields = [
@@ -440,6 +445,7 @@ class NotificationSerializer(serializers.ModelSerializer):
             "event",
             "channel",
             "recipient",
+            "order_number",
             "subject",
             "body",
             "status",
@@ -449,8 +455,14 @@ class NotificationSerializer(serializers.ModelSerializer):
             "sent_at",
         ]
 
+    def get_subject(self, obj) -> str:
+        return obj.masked(obj.subject)
+
+    def get_body(self, obj) -> str:
+        return obj.masked(obj.body)
+
 
 class MyNotificationSerializer(serializers.ModelSerializer):
     class Meta:
         model = Notification
-        fields = ["id", "event", "channel", "subject", "body", "status", "created_at", "sent_at"]
+        fields = ["id", "event", "channel", "order_number", "subject", "body", "status", "created_at", "sent_at"]

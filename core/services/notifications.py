@@ -54,15 +54,21 @@ def notify(
     context: dict | None = None,
     channels=None,
     to: dict[str, str] | None = None,
+    order_number: str = "",
+    secrets=(),
 ) -> list[Notification]:
     """Queue `event` for `customer` on `channels` (default: the preferred channel).
 
     `dedupe_key` names the occasion (e.g. "delivery-reminder:D-123"); the same key on the same
     channel is queued once, ever. `to` overrides the address per channel (e.g. warn the previous
-    e-mail address of a change). Returns the rows written by this call.
+    e-mail address of a change). `order_number` files the message under an order (the order
+    detail lists them); it defaults to the number of `context["order"]` when there is one.
+    `secrets` are codes in the message (pickup codes, voucher codes) that staff views mask.
+    Returns the rows written by this call.
     """
     channels = list(channels or [customer.preferred_channel])
     context = {"customer": customer, **(context or {})}
+    order_number = order_number or getattr(context.get("order"), "number", "")
     written = []
     for channel in channels:
         recipient = (to or {}).get(channel) or _recipient(customer, channel)
@@ -84,6 +90,8 @@ def notify(
                     status=status,
                     last_error=reason,
                     dedupe_key=_channel_key(dedupe_key, channel),
+                    order_number=order_number,
+                    secrets=list(secrets),
                     next_attempt_at=timezone.now() + settings.NOTIFICATION_SWEEP_AFTER,
                 )
         except IntegrityError:

@@ -162,3 +162,31 @@ def test_a_failed_attempt_waits_longer_each_time(settings):
         row.refresh_from_db()
         waits.append(row.next_attempt_at - before)
     assert waits[0] < waits[1] < waits[2]
+
+
+def test_staff_see_messages_with_secrets_masked_and_the_customer_sees_them_whole(
+    manager_client, customer, customer_app_client
+):
+    row = notify(
+        customer=customer,
+        event=EVENT,
+        dedupe_key="secret",
+        context={"changed": ["SECRET-CODE-42"]},
+        secrets=["SECRET-CODE-42"],
+        order_number="R2345ABCD",
+    )[0]
+    assert "SECRET-CODE-42" in row.body
+
+    staff = manager_client.get(f"/api/v1/notifications/{row.pk}/").json()
+    assert "SECRET-CODE-42" not in staff["body"] and "••••••" in staff["body"]
+    assert staff["order_number"] == "R2345ABCD"
+    mine = customer_app_client.get(f"/api/v1/me/notifications/{row.pk}/").json()
+    assert "SECRET-CODE-42" in mine["body"]
+
+
+def test_the_order_number_defaults_to_the_order_in_the_context():
+    class Order:
+        number = "R9999XXXX"
+
+    row = notify(customer=CustomerFactory(), event=EVENT, dedupe_key="o", context={"changed": [], "order": Order()})[0]
+    assert row.order_number == "R9999XXXX"
