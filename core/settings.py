@@ -191,6 +191,13 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "TouchpointChannelEnum": "core.choices.Channel",
         "ContactChannelEnum": "core.choices.ContactChannel",
+        "NotificationStatusEnum": "core.choices.NotificationStatus",
+        "OrderStatusEnum": "orders.choices.OrderStatus",
+        "ChargeStatusEnum": "orders.choices.ChargeStatus",
+        "ShipmentStatusEnum": "orders.choices.ShipmentStatus",
+        "DeliveryStatusEnum": "orders.choices.DeliveryStatus",
+        "DeliveryExceptionStatusEnum": "orders.choices.ExceptionStatus",
+        "PickupStatusEnum": "orders.choices.PickupStatus",
     },
 }
 # How long an Idempotency-Key is remembered before the periodic purge may drop it.

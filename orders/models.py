@@ -75,6 +75,7 @@ class Order(models.Model):
 
     class Meta:
         ordering = ["-placed_at", "-id"]
+        permissions = [("cancel_lines_order", "Can cancel units that have not shipped")]
         indexes = [
             models.Index(fields=["customer", "-placed_at"], name="order_customer_newest"),
             # the delay sweep walks open orders that carry a promise

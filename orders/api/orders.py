@@ -1,7 +1,489 @@
-from rest_framework.routers import SimpleRouter
+"""Orders: the agent's one-call view of an order, creation and upsert from selling systems,
+the charges ledger, cancelling what has not shipped, and the customer's own orders."""
 
-urlpatterns = []
+from decimal import Decimal
+
+from django.http import Http404
+from django.urls import path
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.routers import SimpleRouter
+from rest_framework.views import APIView
+
+from core.api.base import IdempotentPostMixin, StaffModelViewSet, StrictSerializer
+from core.api.pagination import CursorPagination
+from core.api.permissions import StaffModelPermissions
+from core.api.serializers import SlugField
+from core.api.views import IDEMPOTENCY_KEY, CustomerScopedMixin
+from core.models import Customer, Location, Product
+from orders import selectors
+from orders.choices import OPEN_ORDER_STATUSES, ChargeKind, OrderSource, OrderStatus, RiskReason
+from orders.models import Charge, Order
+from orders.services import charges as charge_services
+from orders.services import orders as order_services
+
+
+class OrderPagination(CursorPagination):
+    ordering = ("-placed_at", "-id")
+
+
+# --- input --------------------------------------------------------------------------------------
+
+AMOUNT = {"max_digits": 12, "decimal_places": 2, "min_value": Decimal("0")}
+
+
+class LineInput(StrictSerializer):
+    product = SlugField(slug_field="sku", queryset=Product.objects.all(), help_text="The product's SKU")
+    quantity = serializers.IntegerField(min_value=1, max_value=10_000)
+    unit_price = serializers.DecimalField(**AMOUNT)
+    discount = serializers.DecimalField(**AMOUNT, required=False)
+    tax = serializers.DecimalField(**AMOUNT, required=False)
+    promised_date = serializers.DateField(required=False, allow_null=True)
+
+
+class PaymentInput(StrictSerializer):
+    kind = serializers.ChoiceField(choices=[(k, ChargeKind(k).label) for k in order_services.PAYMENT_KINDS])
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
+    reference = serializers.CharField(max_length=64, required=False, allow_blank=True)
+
+
+class OrderInput(StrictSerializer):
+    """An order as a till, web shop or agent sends it. Without payments, the total waits as a
+    pending charge; with them, they must add up to the total."""
+
+    customer = SlugField(slug_field="number", queryset=Customer.objects.all(), help_text="The customer's number")
+    channel = serializers.ChoiceField(choices=Order._meta.get_field("channel").choices)
+    location = SlugField(
+        slug_field="code",
+        queryset=Location.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="Selling location",
+    )
+    currency = serializers.RegexField(r"^[A-Z]{3}$", required=False, help_text="ISO 4217, default EUR")
+    placed_at = serializers.DateTimeField(required=False)
+    fulfilment = serializers.ChoiceField(choices=Order._meta.get_field("fulfilment").choices, required=False)
+    service_level = serializers.ChoiceField(choices=Order._meta.get_field("service_level").choices, required=False)
+    promised_date = serializers.DateField(required=False, allow_null=True)
+    lines = LineInput(many=True, allow_empty=False, max_length=500)
+    payments = PaymentInput(many=True, required=False, max_length=20)
+
+
+class OrderCreateInput(OrderInput):
+    source = serializers.ChoiceField(choices=Order._meta.get_field("source").choices, required=False)
+    external_id = serializers.CharField(max_length=64, required=False, allow_blank=True)
+
+    def validate(self, attrs):
+        if attrs.get("external_id") and not attrs.get("source"):
+            raise serializers.ValidationError({"source": ["Required with external_id."]})
+        return attrs
+
+
+class CancelLineInput(StrictSerializer):
+    line = serializers.IntegerField(min_value=1, help_text="The order line's id")
+    quantity = serializers.IntegerField(min_value=1, max_value=10_000)
+
+
+class CancelLinesInput(StrictSerializer):
+    lines = CancelLineInput(many=True, allow_empty=False, max_length=500)
+    reason = serializers.CharField(max_length=300)
+
+
+class SettleInput(StrictSerializer):
+    reference = serializers.CharField(max_length=64, required=False, allow_blank=True)
+
+
+# --- output -------------------------------------------------------------------------------------
+
+
+class CustomerRef(serializers.Serializer):
+    id = serializers.IntegerField()
+    number = serializers.CharField()
+    name = serializers.CharField(source="full_name")
+
+
+class LocationRef(serializers.Serializer):
+    id = serializers.IntegerField()
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
+class ProductRef(serializers.Serializer):
+    id = serializers.IntegerField()
+    sku = serializers.CharField()
+    name = serializers.CharField()
+
+
+class LineOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    product = ProductRef()
+    quantity = serializers.IntegerField()
+    unit_price = serializers.DecimalField(max_digits=12, decimal_places=2)
+    discount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    tax = serializers.DecimalField(max_digits=12, decimal_places=2)
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    promised_date = serializers.DateField(allow_null=True)
+    quantity_shipped = serializers.IntegerField()
+    quantity_delivered = serializers.IntegerField()
+    quantity_cancelled = serializers.IntegerField()
+
+
+class ChargeOut(serializers.ModelSerializer):
+    class Meta:
+        model = Charge
+        fields = [
+            "id",
+            "kind",
+            "status",
+            "amount",
+            "currency",
+            "reference",
+            "shipment",
+            "note",
+            "created_at",
+            "settled_at",
+        ]
+
+
+class LedgerOut(serializers.Serializer):
+    """`past_charges` and `pending_charges` are sums of `entries`; with the credits and the value of
+    cancelled units they add up to the order's total."""
+
+    past_charges = serializers.DecimalField(max_digits=12, decimal_places=2)
+    pending_charges = serializers.DecimalField(max_digits=12, decimal_places=2)
+    credits = serializers.DecimalField(max_digits=12, decimal_places=2)
+    entries = ChargeOut(many=True)
+
+
+def ledger_representation(rows) -> dict:
+    ledger = charge_services.ledger_from_rows(rows)
+    return LedgerOut(
+        {"past_charges": ledger.past, "pending_charges": ledger.pending, "credits": ledger.credits, "entries": rows}
+    ).data
+
+
+class ShipmentLineOut(serializers.Serializer):
+    order_line = serializers.IntegerField(source="order_line_id")
+    quantity = serializers.IntegerField()
+
+
+class TrackingOut(serializers.Serializer):
+    status = serializers.CharField()
+    occurred_at = serializers.DateTimeField()
+    description = serializers.CharField()
+    place = serializers.CharField()
+
+
+class ShipmentOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    number = serializers.CharField()
+    carrier = serializers.CharField(source="carrier.name")
+    tracking_number = serializers.CharField()
+    tracking_url = serializers.SerializerMethodField()
+    service_level = serializers.CharField()
+    status = serializers.CharField()
+    estimated_delivery = serializers.DateTimeField(allow_null=True)
+    shipped_at = serializers.DateTimeField()
+    delivered_at = serializers.DateTimeField(allow_null=True)
+    pickup_location = LocationRef(allow_null=True)
+    lines = ShipmentLineOut(many=True)
+    events = serializers.SerializerMethodField(help_text=f"The newest {selectors.EVENTS_SHOWN}")
+
+    def get_tracking_url(self, shipment) -> str:
+        template = shipment.carrier.tracking_url
+        return template.replace("{tracking_number}", shipment.tracking_number) if template else ""
+
+    @extend_schema_field(TrackingOut(many=True))
+    def get_events(self, shipment):
+        return TrackingOut(list(shipment.events.all())[: selectors.EVENTS_SHOWN], many=True).data
+
+
+class DeliveryLineOut(serializers.Serializer):
+    order_line = serializers.IntegerField(source="order_line_id")
+    quantity = serializers.IntegerField()
+    quantity_received = serializers.IntegerField(allow_null=True)
+    condition = serializers.CharField()
+
+
+class DeliveryOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    number = serializers.CharField()
+    status = serializers.CharField()
+    service = serializers.CharField()
+    window_start = serializers.DateTimeField()
+    window_end = serializers.DateTimeField()
+    address = serializers.SerializerMethodField()
+    instructions = serializers.CharField()
+    lines = DeliveryLineOut(many=True)
+
+    def get_address(self, delivery) -> str:
+        parts = [
+            delivery.address_line1,
+            delivery.address_line2,
+            f"{delivery.postcode} {delivery.city}",
+            delivery.country,
+        ]
+        return ", ".join(part for part in parts if part.strip())
+
+
+class ExceptionOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    delivery = serializers.IntegerField(source="delivery_id")
+    kind = serializers.CharField()
+    status = serializers.CharField()
+    remedy = serializers.CharField()
+    opened_at = serializers.DateTimeField()
+    resolved_at = serializers.DateTimeField(allow_null=True)
+
+
+class PickupLineOut(serializers.Serializer):
+    order_line = serializers.IntegerField(source="order_line_id")
+    quantity = serializers.IntegerField()
+
+
+class PickupOut(serializers.Serializer):
+    """No code here: only its customer sees it, in me/pickups/."""
+
+    id = serializers.IntegerField()
+    number = serializers.CharField()
+    status = serializers.CharField()
+    location = LocationRef()
+    ready_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    collected_at = serializers.DateTimeField(allow_null=True)
+    lines = PickupLineOut(many=True)
+
+
+class MessageOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    event = serializers.CharField()
+    channel = serializers.CharField()
+    subject = serializers.SerializerMethodField()
+    status = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    sent_at = serializers.DateTimeField(allow_null=True)
+
+    def get_subject(self, message) -> str:
+        return message.masked(message.subject)
+
+
+class AtRiskOut(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=RiskReason.choices, source="at_risk_reason")
+    since = serializers.DateTimeField(source="at_risk_since")
+    revised_estimate = serializers.DateField(allow_null=True)
+
+
+class OrderListOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    number = serializers.CharField()
+    customer = CustomerRef()
+    channel = serializers.CharField()
+    source = serializers.CharField()
+    external_id = serializers.CharField()
+    status = serializers.ChoiceField(choices=OrderStatus.choices)
+    currency = serializers.CharField()
+    total = serializers.DecimalField(max_digits=12, decimal_places=2)
+    placed_at = serializers.DateTimeField()
+    fulfilment = serializers.CharField()
+    promised_date = serializers.DateField(allow_null=True)
+    at_risk = serializers.SerializerMethodField()
+
+    @extend_schema_field(AtRiskOut(allow_null=True))
+    def get_at_risk(self, order):
+        return AtRiskOut(order).data if order.at_risk_since else None
+
+
+class OrderDetailOut(OrderListOut):
+    location = LocationRef(allow_null=True)
+    associate = serializers.SerializerMethodField()
+    service_level = serializers.CharField()
+    lines = LineOut(many=True)
+    charges = serializers.SerializerMethodField()
+    shipments = ShipmentOut(many=True)
+    deliveries = DeliveryOut(many=True)
+    delivery_exceptions = ExceptionOut(many=True)
+    pickups = PickupOut(many=True)
+    messages = serializers.SerializerMethodField(
+        help_text=f"The newest {selectors.MESSAGES_SHOWN} sent about this order"
+    )
+
+    def get_associate(self, order) -> str | None:
+        user = order.associate
+        return (user.get_full_name() or user.email) if user else None
+
+    @extend_schema_field(LedgerOut)
+    def get_charges(self, order):
+        return ledger_representation(list(order.charges.all()))
+
+    @extend_schema_field(MessageOut(many=True))
+    def get_messages(self, order):
+        return MessageOut(selectors.order_messages(order), many=True).data
+
+
+# --- views --------------------------------------------------------------------------------------
+
+
+class OrderFilter(filters.FilterSet):
+    customer = filters.CharFilter(field_name="customer__number", help_text="The customer's number")
+    status = filters.MultipleChoiceFilter(choices=OrderStatus.choices)
+    open = filters.BooleanFilter(method="filter_open", help_text="Not yet delivered or cancelled")
+    at_risk = filters.BooleanFilter(method="filter_at_risk", help_text="Flagged by the delay sweep")
+    placed_after = filters.IsoDateTimeFilter(field_name="placed_at", lookup_expr="gte")
+    placed_before = filters.IsoDateTimeFilter(field_name="placed_at", lookup_expr="lt")
+
+    class Meta:
+        model = Order
+        fields = ["channel", "source", "external_id", "location", "fulfilment"]
+
+    def filter_open(self, queryset, name, value):
+        return (
+            queryset.filter(status__in=OPEN_ORDER_STATUSES)
+            if value
+            else queryset.exclude(status__in=OPEN_ORDER_STATUSES)
+        )
+
+    def filter_at_risk(self, queryset, name, value):
+        return queryset.filter(at_risk_since__isnull=not value)
+
+
+def _order_response(order_id: int, status_code=status.HTTP_200_OK) -> Response:
+    return Response(OrderDetailOut(selectors.order_detail().get(pk=order_id)).data, status=status_code)
+
+
+def _order_fields(data: dict, request) -> dict:
+    fields = {key: value for key, value in data.items() if key not in ("customer", "lines", "payments")}
+    if request.user.has_role("associate", "customer_service") and "associate" not in fields:
+        fields["associate"] = request.user  # sold by the person at the till or on the phone
+    return fields
+
+
+@extend_schema(parameters=[IDEMPOTENCY_KEY])
+class OrderViewSet(StaffModelViewSet):
+    """Orders with everything that followed them. The detail is the agent's one call: lines,
+    shipments and tracking, the charges ledger, deliveries, exceptions, pickups and messages."""
+
+    http_method_names = ["get", "post", "head", "options"]
+    filterset_class = OrderFilter
+    pagination_class = OrderPagination
+    search_fields = ["=number", "=external_id", "=customer__number"]
+    ordering_fields = []
+    action_permissions = {"cancel_lines": "orders.cancel_lines_order", "settle_charge": "orders.change_charge"}
+
+    def get_queryset(self):
+        if self.action == "list":
+            return self.restrict(selectors.order_list())
+        return self.restrict(selectors.order_detail())
+
+    def get_serializer_class(self):
+        return OrderListOut if self.action == "list" else OrderDetailOut
+
+    def retrieve(self, request, *args, **kwargs):
+        return Response(OrderDetailOut(self.get_object()).data)
+
+    @extend_schema(request=OrderCreateInput, responses={201: OrderDetailOut})
+    def create(self, request, *args, **kwargs):
+        data = _validated(OrderCreateInput, request.data)
+        order = order_services.order_create(
+            actor=request.user,
+            customer=data["customer"],
+            lines=data["lines"],
+            payments=data.get("payments", ()),
+            **_order_fields(data, request),
+        )
+        response = _order_response(order.pk, status.HTTP_201_CREATED)
+        response["Location"] = f"{request.path}{order.pk}/"
+        return response
+
+    @extend_schema(request=CancelLinesInput, responses=OrderDetailOut)
+    @action(detail=True, methods=["post"], url_path="cancel-lines")
+    def cancel_lines(self, request, pk=None):
+        """Cancel units that have not shipped; their value is released or refunded."""
+        data = _validated(CancelLinesInput, request.data)
+        order = order_services.order_lines_cancel(
+            actor=request.user,
+            order=self.get_object(),
+            lines=[(line["line"], line["quantity"]) for line in data["lines"]],
+            reason=data["reason"],
+        )
+        return _order_response(order.pk)
+
+    @extend_schema(responses=LedgerOut)
+    @action(detail=True, methods=["get"])
+    def charges(self, request, pk=None):
+        """The charges ledger and its sums."""
+        return Response(ledger_representation(list(self.get_object().charges.all())))
+
+    @extend_schema(request=SettleInput, responses=ChargeOut)
+    @action(detail=True, methods=["post"], url_path=r"charges/(?P<charge_id>\d+)/settle")
+    def settle_charge(self, request, pk=None, charge_id=None):
+        """The payment processor confirmed a pending refund or credit."""
+        data = _validated(SettleInput, request.data)
+        charge = Charge.objects.filter(order=self.get_object(), pk=charge_id).first()
+        if charge is None:
+            raise Http404
+        charge = charge_services.charge_settle(charge=charge, actor=request.user, reference=data.get("reference", ""))
+        return Response(ChargeOut(charge).data)
+
+
+class OrderUpsertView(IdempotentPostMixin, APIView):
+    """`PUT /orders/external/{source}/{external_id}/`: a selling system pushes its order; the first
+    push creates it (201), a repeat returns it (200) after applying what may still change
+    (promise, service level, fulfilment). PUT is idempotent by itself, so no Idempotency-Key."""
+
+    permission_classes = [StaffModelPermissions]
+    queryset = Order.objects.none()  # for the model permissions: PUT needs orders.change_order
+
+    @extend_schema(request=OrderInput, responses={200: OrderDetailOut, 201: OrderDetailOut})
+    def put(self, request, source, external_id):
+        if source not in OrderSource.values:
+            raise serializers.ValidationError({"source": [f"Unknown source {source!r}."]})
+        if len(external_id) > 64:
+            raise serializers.ValidationError({"external_id": ["At most 64 characters."]})
+        data = _validated(OrderInput, request.data)
+        result = order_services.order_upsert(
+            actor=request.user,
+            source=source,
+            external_id=external_id,
+            customer=data["customer"],
+            lines=data["lines"],
+            payments=data.get("payments", ()),
+            **_order_fields(data, request),
+        )
+        return _order_response(result.order.pk, status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
+
+
+class MyOrderViewSet(CustomerScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """The signed-in customer's orders, with everything that followed each."""
+
+    pagination_class = OrderPagination
+    search_fields = []
+    ordering_fields = []
+
+    def base_queryset(self):
+        return selectors.order_list() if self.action == "list" else selectors.order_detail()
+
+    def get_serializer_class(self):
+        return OrderListOut if self.action == "list" else OrderDetailOut
+
+
+def _validated(serializer_class, data) -> dict:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+urlpatterns = [
+    path(
+        "orders/external/<slug:source>/<str:external_id>/",
+        OrderUpsertView.as_view(),
+        name="order-upsert",
+    ),
+]
 
 
 def register(router: SimpleRouter) -> None:
-    pass
+    router.register("orders", OrderViewSet, basename="order")
+    router.register("me/orders", MyOrderViewSet, basename="my-order")

@@ -16,7 +16,6 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, Sum
 from django.utils import timezone
 
 from core.choices import Role
@@ -26,6 +25,7 @@ from orders.choices import ChargeKind, ChargeStatus
 from orders.models import Charge, Order, OrderLine
 
 CREDIT_KINDS = (ChargeKind.GOODWILL_CREDIT, ChargeKind.FREE_SHIPPING)
+PAID_KINDS = (ChargeKind.CAPTURE, ChargeKind.VOUCHER_REDEMPTION, ChargeKind.REFUND)  # money taken, net of refunds
 ZERO = Decimal("0")
 
 
@@ -38,20 +38,26 @@ class Ledger:
     credits: Decimal  # goodwill and free-shipping credits given (as a positive figure)
 
 
+def ledger_from_rows(rows) -> Ledger:
+    """The ledger's figures from its rows (an order has a handful; the order detail has them
+    prefetched). The one place the sums are defined."""
+    past = pending = hold = paid = credits = ZERO
+    for row in rows:
+        if row.status == ChargeStatus.SETTLED:
+            past += row.amount
+        else:
+            pending += row.amount
+        if row.kind == ChargeKind.AUTHORISATION:
+            hold += row.amount
+        elif row.kind in PAID_KINDS:
+            paid += row.amount
+        elif row.kind in CREDIT_KINDS:
+            credits -= row.amount
+    return Ledger(past, pending, hold, paid, credits)
+
+
 def ledger_of(order: Order) -> Ledger:
-    """One aggregate query over the order's ledger."""
-    sums = Charge.objects.filter(order=order).aggregate(
-        past=Sum("amount", filter=Q(status=ChargeStatus.SETTLED), default=ZERO),
-        pending=Sum("amount", filter=Q(status=ChargeStatus.PENDING), default=ZERO),
-        hold=Sum("amount", filter=Q(kind=ChargeKind.AUTHORISATION), default=ZERO),
-        paid=Sum(
-            "amount",
-            filter=Q(kind__in=[ChargeKind.CAPTURE, ChargeKind.VOUCHER_REDEMPTION, ChargeKind.REFUND]),
-            default=ZERO,
-        ),
-        credits=Sum("amount", filter=Q(kind__in=CREDIT_KINDS), default=ZERO),
-    )
-    return Ledger(sums["past"], sums["pending"], sums["hold"], sums["paid"], -sums["credits"])
+    return ledger_from_rows(Charge.objects.filter(order=order).only("kind", "status", "amount"))
 
 
 def units_value(line: OrderLine, units: int, currency: str) -> Decimal:

@@ -10,6 +10,7 @@ from django.utils import timezone
 from core.choices import TouchpointKind
 from core.errors import Conflict, RuleViolation
 from core.money import quantize
+from core.services.notifications import notify
 from core.services.timeline import touchpoint_record
 from orders.choices import ChargeKind, ChargeStatus, OrderStatus
 from orders.models import Charge, Order, OrderLine
@@ -202,3 +203,52 @@ def order_status_refresh(order: Order) -> Order:
 def order_lock(order_id: int) -> Order:
     """The order row, locked: every change to an order's lines or ledger takes this lock first."""
     return Order.objects.select_for_update().get(pk=order_id)
+
+
+def order_lines_cancel(*, actor, order: Order, lines: list[tuple], reason: str) -> Order:
+    """Cancel units that have not shipped (the customer changed their mind, the item is gone):
+    `lines` are (order line or its id, quantity). Their value is released from the hold or
+    refunded through the ledger, and the customer is told."""
+    from orders.services.charges import charges_cancel_units, units_value
+
+    with transaction.atomic():
+        order = order_lock(order.pk)
+        by_id = {line.pk: line for line in order.lines.select_related("product")}
+        value, changed = Decimal("0"), {}
+        for ref, quantity in lines:
+            line = changed.get(getattr(ref, "pk", ref)) or by_id.get(getattr(ref, "pk", ref))
+            if line is None:
+                raise RuleViolation(f"Line {getattr(ref, 'pk', ref)} is not on order {order.number}.", code="line")
+            open_units = line.active_quantity - line.quantity_shipped
+            if not 0 < quantity <= open_units:
+                raise RuleViolation(
+                    f"{line.product.name}: {open_units} unit(s) can still be cancelled, not {quantity}.",
+                    code="quantity",
+                )
+            before = line.quantity_cancelled
+            line.quantity_cancelled += quantity
+            value += units_value(line, line.quantity_cancelled, order.currency) - units_value(
+                line, before, order.currency
+            )
+            changed[line.pk] = line
+        OrderLine.objects.bulk_update(changed.values(), ["quantity_cancelled"])
+        charges_cancel_units(order=order, value=value, actor=actor, note=reason)
+        order_status_refresh(order)
+        items = ", ".join(f"{qty} × {by_id[getattr(ref, 'pk', ref)].product.name}" for ref, qty in lines)
+        touchpoint_record(
+            customer=order.customer,
+            kind=TouchpointKind.PURCHASE,
+            channel=order.channel,
+            summary=f"Cancelled {items} ({order.number}); {value} {order.currency} back",
+            associate=actor if getattr(actor, "is_staff_member", False) else None,
+            order_number=order.number,
+            subject=order,
+        )
+        notify(
+            customer=order.customer,
+            event="order_lines_cancelled",
+            # one message per cancellation: the count of cancelled units tells them apart
+            dedupe_key=f"order-lines-cancelled:{order.number}:{sum(x.quantity_cancelled for x in by_id.values())}",
+            context={"order": order, "items": items, "amount": value, "reason": reason},
+        )
+    return order
