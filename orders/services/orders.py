@@ -29,7 +29,7 @@ def line_amount(*, quantity: int, unit_price: Decimal, discount: Decimal, tax: D
     return quantize(quantity * unit_price - discount + tax, currency)
 
 
-def _check_lines(lines: list[dict], currency: str) -> Decimal:
+def check_lines(lines: list[dict], currency: str) -> Decimal:
     if not lines:
         raise RuleViolation("An order needs at least one line.", code="no_lines")
     total = Decimal("0")
@@ -47,7 +47,7 @@ def _check_lines(lines: list[dict], currency: str) -> Decimal:
     return quantize(total, currency)
 
 
-def _check_payments(payments: list[dict], total: Decimal, currency: str) -> list[dict]:
+def check_payments(payments: list[dict], total: Decimal, currency: str) -> list[dict]:
     """Payments must cover the total exactly; with none, the whole total waits as a pending charge."""
     if not payments:
         return [{"kind": ChargeKind.AUTHORISATION, "amount": total, "reference": ""}] if total else []
@@ -68,7 +68,7 @@ def _check_payments(payments: list[dict], total: Decimal, currency: str) -> list
     return payments
 
 
-def _payment_rows(order: Order, payments: list[dict], actor) -> list[Charge]:
+def payment_rows(order: Order, payments: list[dict], actor) -> list[Charge]:
     now = timezone.now()
     rows = []
     for payment in payments:
@@ -96,8 +96,8 @@ def order_create(*, actor, customer, lines: list[dict], payments: list[dict] = (
     `payments`: what was taken or held (authorisation, capture, voucher_redemption) and must add up
     to the total; without them the total is pending."""
     currency = fields.get("currency", "EUR")
-    total = _check_lines(lines, currency)
-    payments = _check_payments(list(payments), total, currency)
+    total = check_lines(lines, currency)
+    payments = check_payments(list(payments), total, currency)
     with transaction.atomic():
         order = Order(customer=customer, total=total, **fields)
         try:
@@ -111,18 +111,21 @@ def order_create(*, actor, customer, lines: list[dict], payments: list[dict] = (
                 ) from exc
             raise
         OrderLine.objects.bulk_create(OrderLine(order=order, **line) for line in lines)
-        Charge.objects.bulk_create(_payment_rows(order, payments, actor))
+        Charge.objects.bulk_create(payment_rows(order, payments, actor))
         _purchase_touchpoint(order, lines)
     return order
 
 
+def purchase_summary(order: Order, items: int) -> str:
+    return f"Bought {items} item{'s' if items != 1 else ''} for {order.total} {order.currency} ({order.number})"
+
+
 def _purchase_touchpoint(order: Order, lines: list[dict]) -> None:
-    items = sum(line["quantity"] for line in lines)
     touchpoint_record(
         customer=order.customer,
         kind=TouchpointKind.PURCHASE,
         channel=order.channel,
-        summary=f"Bought {items} item{'s' if items != 1 else ''} for {order.total} {order.currency} ({order.number})",
+        summary=purchase_summary(order, sum(line["quantity"] for line in lines)),
         associate=order.associate,
         location=order.location,
         product=lines[0]["product"] if len(lines) == 1 else None,

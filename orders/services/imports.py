@@ -1,0 +1,387 @@
+"""Bulk import of orders from a file (JSON Lines, one order per line), as POS and e-commerce
+systems hand them over in batches.
+
+Good rows are imported, bad rows are reported with their line number and the reason, and orders
+already imported (same source and external id) are skipped, so a file can be imported again. The
+rules are the API's: `orders.services.orders` checks lines and payments for both.
+
+Speed: rows are checked in Python and written per batch: on PostgreSQL with COPY (orders, their
+history rows, lines, opening ledger entries and purchase touchpoints), elsewhere with bulk_create.
+Should a batch collide with a concurrent writer (an external id imported meanwhile), it is
+imported again row by row through `order_upsert`.
+"""
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import IntegrityError, connection, transaction
+from django.db.models import JSONField
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+
+from core.choices import Channel, TouchpointKind
+from core.errors import DomainError
+from core.models import Customer, Location, Product, Touchpoint
+from orders.choices import FulfilmentMethod, OrderSource, ServiceLevel
+from orders.models import Charge, Order, OrderLine, order_number
+from orders.services import orders as order_services
+
+BATCH = 2000
+ORDER_KEYS = {
+    "source",
+    "external_id",
+    "customer",
+    "channel",
+    "location",
+    "currency",
+    "placed_at",
+    "fulfilment",
+    "service_level",
+    "promised_date",
+    "lines",
+    "payments",
+}
+LINE_KEYS = {"product", "quantity", "unit_price", "discount", "tax", "promised_date"}
+PAYMENT_KEYS = {"kind", "amount", "reference"}
+
+
+@dataclass
+class ImportReport:
+    read: int = 0
+    created: int = 0
+    skipped: int = 0  # already imported earlier
+    errors: list[tuple[int, str]] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {
+            "read": self.read,
+            "created": self.created,
+            "skipped": self.skipped,
+            "errors": [{"line": n, "reason": r} for n, r in self.errors],
+        }
+
+
+class BadRow(Exception):
+    pass
+
+
+@dataclass
+class _Row:
+    line_number: int
+    fields: dict
+    customer: str
+    lines: list[dict]
+    payments: list[dict]
+
+
+def _decimal(value, name: str) -> Decimal:
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError) as exc:
+        raise BadRow(f"{name} is not a number: {value!r}") from exc
+    if not number.is_finite() or number < 0 or number >= Decimal("1e10"):
+        raise BadRow(f"{name} must be between 0 and 10,000,000,000: {value!r}")
+    return number
+
+
+def _date(value, name: str) -> date | None:
+    if value in (None, ""):
+        return None
+    parsed = parse_date(value) if isinstance(value, str) else None
+    if parsed is None:
+        raise BadRow(f"{name} is not a date (YYYY-MM-DD): {value!r}")
+    return parsed
+
+
+def _text(data: dict, name: str, *, max_length: int, required: bool = True) -> str:
+    value = data.get(name, "")
+    if not isinstance(value, str) or "\x00" in value or len(value) > max_length:
+        raise BadRow(f"{name} must be text of at most {max_length} characters")
+    if required and not value:
+        raise BadRow(f"{name} is required")
+    return value
+
+
+def _choice(data: dict, name: str, choices, default=None) -> str:
+    value = data.get(name, default)
+    if value not in choices.values:
+        raise BadRow(f"{name} must be one of {', '.join(choices.values)}: {value!r}")
+    return value
+
+
+def _parse(line_number: int, text: str) -> _Row:
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise BadRow(f"not valid JSON ({exc.msg})") from exc
+    if not isinstance(data, dict):
+        raise BadRow("each line must be one JSON object (an order)")
+    unknown = set(data) - ORDER_KEYS
+    if unknown:
+        raise BadRow(f"unknown fields: {', '.join(sorted(unknown))}")
+    placed_at = data.get("placed_at")
+    if placed_at is not None:
+        placed_at = parse_datetime(placed_at) if isinstance(placed_at, str) else None
+        if placed_at is None or placed_at.tzinfo is None:
+            raise BadRow("placed_at must be an ISO 8601 date-time with an offset")
+    currency = data.get("currency", "EUR")
+    if not (isinstance(currency, str) and len(currency) == 3 and currency.isalpha() and currency.isupper()):
+        raise BadRow(f"currency must be an ISO 4217 code: {currency!r}")
+    fields = {
+        "source": _choice(data, "source", OrderSource),
+        "external_id": _text(data, "external_id", max_length=64),
+        "channel": _choice(data, "channel", Channel),
+        "currency": currency,
+        "placed_at": placed_at or timezone.now(),
+        "fulfilment": _choice(data, "fulfilment", FulfilmentMethod, FulfilmentMethod.CARRY_OUT),
+        "service_level": _choice(data, "service_level", ServiceLevel, ServiceLevel.STANDARD),
+        "promised_date": _date(data.get("promised_date"), "promised_date"),
+        "location": _text(data, "location", max_length=12, required=False),
+    }
+    lines = data.get("lines")
+    if not isinstance(lines, list) or not lines or len(lines) > 500:
+        raise BadRow("lines must be a list of 1 to 500 lines")
+    parsed_lines = []
+    for number, line in enumerate(lines, start=1):
+        if not isinstance(line, dict) or set(line) - LINE_KEYS:
+            raise BadRow(f"line {number} must be an object with {', '.join(sorted(LINE_KEYS))}")
+        quantity = line.get("quantity")
+        if not isinstance(quantity, int) or isinstance(quantity, bool) or not 1 <= quantity <= 10_000:
+            raise BadRow(f"line {number}: quantity must be a whole number from 1 to 10,000")
+        parsed_lines.append(
+            {
+                "product": _text(line, "product", max_length=64),
+                "quantity": quantity,
+                "unit_price": _decimal(line.get("unit_price"), f"line {number}: unit_price"),
+                "discount": _decimal(line.get("discount", 0), f"line {number}: discount"),
+                "tax": _decimal(line.get("tax", 0), f"line {number}: tax"),
+                "promised_date": _date(line.get("promised_date"), f"line {number}: promised_date"),
+            }
+        )
+    payments = data.get("payments", [])
+    if not isinstance(payments, list) or len(payments) > 20:
+        raise BadRow("payments must be a list of at most 20 payments")
+    parsed_payments = []
+    for number, payment in enumerate(payments, start=1):
+        if not isinstance(payment, dict) or set(payment) - PAYMENT_KEYS:
+            raise BadRow(f"payment {number} must be an object with {', '.join(sorted(PAYMENT_KEYS))}")
+        parsed_payments.append(
+            {
+                "kind": payment.get("kind"),
+                "amount": _decimal(payment.get("amount"), f"payment {number}: amount"),
+                "reference": _text(payment, "reference", max_length=64, required=False),
+            }
+        )
+    customer = _text(data, "customer", max_length=12)
+    return _Row(line_number, fields, customer, parsed_lines, parsed_payments)
+
+
+def _rows(stream: Iterable[str], report: ImportReport) -> Iterator[_Row]:
+    for line_number, text in enumerate(stream, start=1):
+        if not text.strip():
+            continue
+        report.read += 1
+        try:
+            yield _parse(line_number, text)
+        except BadRow as exc:
+            report.errors.append((line_number, str(exc)))
+
+
+def _batches(rows: Iterator[_Row], size: int) -> Iterator[list[_Row]]:
+    batch = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+class _Lookups:
+    """Customers, products and locations by the references the file uses, loaded per batch (products
+    and locations are kept across batches: a catalogue is small next to a year of orders)."""
+
+    def __init__(self):
+        self.products: dict[str, Product] = {}
+        self.locations: dict[str, Location | None] = {}
+
+    def load(self, batch: list[_Row]) -> dict[str, Customer]:
+        skus = {line["product"] for row in batch for line in row.lines} - self.products.keys()
+        self.products |= {p.sku: p for p in Product.objects.filter(sku__in=skus)}
+        codes = {row.fields["location"] for row in batch if row.fields["location"]} - self.locations.keys()
+        self.locations |= {loc.code: loc for loc in Location.objects.filter(code__in=codes)}
+        numbers = {row.customer for row in batch}
+        return {c.number: c for c in Customer.objects.filter(number__in=numbers).only("id", "number")}
+
+
+def _resolve(row: _Row, customers: dict, lookups: _Lookups) -> tuple[Customer, dict, list[dict]]:
+    customer = customers.get(row.customer)
+    if customer is None:
+        raise BadRow(f"no customer with number {row.customer}")
+    fields = dict(row.fields)
+    code = fields.pop("location")
+    if code:
+        fields["location"] = lookups.locations.get(code)
+        if fields["location"] is None:
+            raise BadRow(f"no location with code {code}")
+    lines = []
+    for number, line in enumerate(row.lines, start=1):
+        product = lookups.products.get(line["product"])
+        if product is None:
+            raise BadRow(f"line {number}: no product with SKU {line['product']}")
+        lines.append(line | {"product": product})
+    return customer, fields, lines
+
+
+def orders_import(*, stream: Iterable[str], actor=None, batch_size: int = BATCH) -> ImportReport:
+    """Import the orders in `stream` (lines of JSON); returns what happened, row by row for errors."""
+    report = ImportReport()
+    lookups = _Lookups()
+    for batch in _batches(_rows(stream, report), batch_size):
+        _import_batch(batch, lookups, report, actor)
+    report.errors.sort()
+    return report
+
+
+def _import_batch(batch: list[_Row], lookups: _Lookups, report: ImportReport, actor) -> None:
+    customers = lookups.load(batch)
+    keys = {(row.fields["source"], row.fields["external_id"]) for row in batch}
+    sources = {source for source, _ in keys}
+    existing = set(
+        Order.objects.filter(source__in=sources, external_id__in={e for _, e in keys}).values_list(
+            "source", "external_id"
+        )
+    )
+    seen: set[tuple[str, str]] = set()
+    plans = []
+    for row in batch:
+        key = (row.fields["source"], row.fields["external_id"])
+        if key in existing:
+            report.skipped += 1
+            continue
+        if key in seen:
+            report.errors.append((row.line_number, f"external id {key[1]} appears twice in the file"))
+            continue
+        try:
+            customer, fields, lines = _resolve(row, customers, lookups)
+            total = order_services.check_lines(lines, fields["currency"])
+            payments = order_services.check_payments(row.payments, total, fields["currency"])
+        except (BadRow, DomainError) as exc:
+            report.errors.append((row.line_number, getattr(exc, "detail", str(exc))))
+            continue
+        seen.add(key)
+        plans.append((row, customer, fields, lines, payments, total))
+    try:
+        with transaction.atomic():
+            _write(plans, actor)
+        report.created += len(plans)
+    except IntegrityError:
+        # Someone imported some of these meanwhile: one by one, through the upsert, is always right.
+        for row, customer, fields, lines, payments, _total in plans:
+            try:
+                result = order_services.order_upsert(
+                    actor=actor,
+                    customer=customer,
+                    lines=lines,
+                    payments=payments,
+                    **fields,
+                )
+            except DomainError as exc:
+                report.errors.append((row.line_number, exc.detail))
+                continue
+            report.created += result.created
+            report.skipped += not result.created
+
+
+def _write(plans: list[tuple], actor) -> None:
+    if not plans:
+        return
+    now = timezone.now()
+    orders = [
+        Order(number=order_number(), customer=customer, total=total, updated_at=now, **fields)
+        for _row, customer, fields, _lines, _payments, total in plans
+    ]
+    lines, charges = [], []
+    _assign_ids(orders)
+    touchpoints = []
+    order_type = ContentType.objects.get_for_model(Order)
+    for order, (_row, _customer, _fields, row_lines, payments, _total) in zip(orders, plans, strict=True):
+        lines += [OrderLine(order=order, **line) for line in row_lines]
+        charges += order_services.payment_rows(order, payments, actor)
+        items = sum(line["quantity"] for line in row_lines)
+        touchpoints.append(
+            Touchpoint(
+                customer_id=order.customer_id,
+                kind=TouchpointKind.PURCHASE,
+                channel=order.channel,
+                summary=order_services.purchase_summary(order, items),
+                location_id=order.location_id,
+                product_id=row_lines[0]["product"].pk if len(row_lines) == 1 else None,
+                order_number=order.number,
+                subject_type_id=order_type.pk,
+                subject_id=order.pk,
+                occurred_at=order.placed_at,
+            )
+        )
+    history = [_history_row(order, now, actor) for order in orders]
+    for model, rows in ((Order, orders), (Order.history.model, history), (OrderLine, lines), (Charge, charges)):
+        _bulk_write(model, rows, with_id=model is Order)
+    _bulk_write(Touchpoint, touchpoints)
+
+
+def _assign_ids(orders: list[Order]) -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence('orders_order', 'id')) FROM generate_series(1, %s)",
+                [len(orders)],
+            )
+            for order, (pk,) in zip(orders, cursor.fetchall(), strict=True):
+                order.pk = pk
+    else:
+        Order.objects.bulk_create(orders)
+
+
+def _history_row(order: Order, now: datetime, actor):
+    historical = Order.history.model
+    values = {f.attname: getattr(order, f.attname) for f in Order._meta.concrete_fields if f.attname != "updated_at"}
+    return historical(
+        **values,
+        history_date=now,
+        history_type="+",
+        history_change_reason="imported",
+        history_user_id=getattr(actor, "pk", None),
+    )
+
+
+def _bulk_write(model, rows: list, *, with_id: bool = False) -> None:
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        if not (with_id and rows[0].pk):  # SQLite: the orders themselves were created by _assign_ids
+            model.objects.bulk_create(rows, batch_size=500)
+        return
+    from psycopg.types.json import Jsonb
+
+    fields = [f for f in model._meta.concrete_fields if with_id or not f.primary_key]
+    json_fields = {f.attname for f in fields if isinstance(f, JSONField)}
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    names = [f.attname for f in fields]
+    with connection.cursor() as cursor:
+        raw = cursor.cursor  # psycopg's own cursor: Django's wrapper has no copy()
+        with raw.copy(f"COPY {connection.ops.quote_name(model._meta.db_table)} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                values = [getattr(row, name) for name in names]
+                if json_fields:
+                    values = [Jsonb(v) if n in json_fields else v for n, v in zip(names, values, strict=True)]
+                copy.write_row(values)
+
+
+def import_file(path, *, actor=None) -> ImportReport:
+    with open(path, encoding="utf-8") as handle:
+        return orders_import(stream=handle, actor=actor)
