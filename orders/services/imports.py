@@ -14,7 +14,7 @@ imported again row by row through `order_upsert`.
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from django.contrib.contenttypes.models import ContentType
@@ -106,9 +106,12 @@ def _text(data: dict, name: str, *, max_length: int, required: bool = True) -> s
     return value
 
 
+_CHOICES = {choices: frozenset(choices.values) for choices in (Channel, FulfilmentMethod, OrderSource, ServiceLevel)}
+
+
 def _choice(data: dict, name: str, choices, default=None) -> str:
     value = data.get(name, default)
-    if value not in choices.values:
+    if value not in _CHOICES[choices]:
         raise BadRow(f"{name} must be one of {', '.join(choices.values)}: {value!r}")
     return value
 
@@ -210,16 +213,16 @@ class _Lookups:
         self.products: dict[str, Product] = {}
         self.locations: dict[str, Location | None] = {}
 
-    def load(self, batch: list[_Row]) -> dict[str, Customer]:
+    def load(self, batch: list[_Row]) -> dict[str, int]:
         skus = {line["product"] for row in batch for line in row.lines} - self.products.keys()
         self.products |= {p.sku: p for p in Product.objects.filter(sku__in=skus)}
         codes = {row.fields["location"] for row in batch if row.fields["location"]} - self.locations.keys()
         self.locations |= {loc.code: loc for loc in Location.objects.filter(code__in=codes)}
         numbers = {row.customer for row in batch}
-        return {c.number: c for c in Customer.objects.filter(number__in=numbers).only("id", "number")}
+        return dict(Customer.objects.filter(number__in=numbers).values_list("number", "id"))
 
 
-def _resolve(row: _Row, customers: dict, lookups: _Lookups) -> tuple[Customer, dict, list[dict]]:
+def _resolve(row: _Row, customers: dict, lookups: _Lookups) -> tuple[int, dict, list[dict]]:
     customer = customers.get(row.customer)
     if customer is None:
         raise BadRow(f"no customer with number {row.customer}")
@@ -286,7 +289,7 @@ def _import_batch(batch: list[_Row], lookups: _Lookups, report: ImportReport, ac
             try:
                 result = order_services.order_upsert(
                     actor=actor,
-                    customer=customer,
+                    customer=Customer.objects.get(pk=customer),
                     lines=lines,
                     payments=payments,
                     **fields,
@@ -298,88 +301,133 @@ def _import_batch(batch: list[_Row], lookups: _Lookups, report: ImportReport, ac
             report.skipped += not result.created
 
 
+class _Table:
+    """A model's columns for bulk writes, with its Python-side defaults worked out once (COPY
+    fills omitted columns from database defaults, and Django keeps its defaults in Python)."""
+
+    def __init__(self, model, *, with_id: bool = False):
+        self.model = model
+        self.fields = [f for f in model._meta.concrete_fields if with_id or not f.primary_key]
+        self.names = [f.attname for f in self.fields]
+        self.defaults = {f.attname: f.get_default() for f in self.fields if not f.primary_key}
+        self.json = {f.attname for f in self.fields if isinstance(f, JSONField)}
+
+    def write(self, rows: list[dict]) -> None:
+        if not rows:
+            return
+        if connection.vendor != "postgresql":
+            self.model.objects.bulk_create([self.model(**(self.defaults | row)) for row in rows], batch_size=500)
+            return
+        from psycopg.types.json import Jsonb
+
+        quote = connection.ops.quote_name
+        columns = ", ".join(quote(f.column) for f in self.fields)
+        defaults, names, json_names = self.defaults, self.names, self.json
+        statement = f"COPY {quote(self.model._meta.db_table)} ({columns}) FROM STDIN"
+        with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
+            for row in rows:
+                full = defaults | row
+                values = [full[name] for name in names]
+                if json_names:
+                    values = [Jsonb(v) if n in json_names else v for n, v in zip(names, values, strict=True)]
+                copy.write_row(values)
+
+
+_TABLES: dict[str, _Table] = {}
+
+
+def _table(name: str) -> _Table:
+    if name not in _TABLES:
+        models = {
+            "order": (Order, True),
+            "history": (Order.history.model, False),
+            "line": (OrderLine, False),
+            "charge": (Charge, False),
+            "touchpoint": (Touchpoint, False),
+        }
+        model, with_id = models[name]
+        _TABLES[name] = _Table(model, with_id=with_id)
+    return _TABLES[name]
+
+
 def _write(plans: list[tuple], actor) -> None:
     if not plans:
         return
     now = timezone.now()
-    orders = [
-        Order(number=order_number(), customer=customer, total=total, updated_at=now, **fields)
-        for _row, customer, fields, _lines, _payments, total in plans
-    ]
-    lines, charges = [], []
-    _assign_ids(orders)
-    touchpoints = []
-    order_type = ContentType.objects.get_for_model(Order)
-    for order, (_row, _customer, _fields, row_lines, payments, _total) in zip(orders, plans, strict=True):
-        lines += [OrderLine(order=order, **line) for line in row_lines]
-        charges += order_services.payment_rows(order, payments, actor)
-        items = sum(line["quantity"] for line in row_lines)
-        touchpoints.append(
-            Touchpoint(
-                customer_id=order.customer_id,
-                kind=TouchpointKind.PURCHASE,
-                channel=order.channel,
-                summary=order_services.purchase_summary(order, items),
-                location_id=order.location_id,
-                product_id=row_lines[0]["product"].pk if len(row_lines) == 1 else None,
-                order_number=order.number,
-                subject_type_id=order_type.pk,
-                subject_id=order.pk,
-                occurred_at=order.placed_at,
-            )
+    actor_id = getattr(actor, "pk", None)
+    orders = []
+    for _row, customer, fields, _lines, _payments, total in plans:
+        values = {key: value for key, value in fields.items() if key != "location"}
+        location = fields.get("location")
+        values |= {
+            "number": order_number(),
+            "customer_id": customer,
+            "location_id": location.pk if location else None,
+            "total": total,
+            "updated_at": now,
+        }
+        orders.append(values)
+    ids = _order_ids(orders)
+    order_type_id = ContentType.objects.get_for_model(Order).pk
+    history, lines, charges, touchpoints = [], [], [], []
+    for order, order_id, (_row, _customer, _fields, row_lines, payments, total) in zip(orders, ids, plans, strict=True):
+        order["id"] = order_id
+        history.append(
+            {key: value for key, value in order.items() if key != "updated_at"}
+            | {
+                "history_date": now,
+                "history_type": "+",
+                "history_change_reason": "imported",
+                "history_user_id": actor_id,
+            }
         )
-    history = [_history_row(order, now, actor) for order in orders]
-    for model, rows in ((Order, orders), (Order.history.model, history), (OrderLine, lines), (Charge, charges)):
-        _bulk_write(model, rows, with_id=model is Order)
-    _bulk_write(Touchpoint, touchpoints)
+        lines += [
+            {key: value for key, value in line.items() if key != "product"}
+            | {"order_id": order_id, "product_id": line["product"].pk}
+            for line in row_lines
+        ]
+        opening = order_services.opening_charges(
+            currency=order["currency"], placed_at=order["placed_at"], payments=payments, actor_id=actor_id, now=now
+        )
+        charges += [charge | {"order_id": order_id} for charge in opening]
+        summary = order_services.purchase_summary(
+            number=order["number"], total=total, currency=order["currency"], items=sum(x["quantity"] for x in row_lines)
+        )
+        touchpoints.append(
+            {
+                "customer_id": order["customer_id"],
+                "kind": TouchpointKind.PURCHASE,
+                "channel": order["channel"],
+                "summary": summary,
+                "location_id": order["location_id"],
+                "product_id": row_lines[0]["product"].pk if len(row_lines) == 1 else None,
+                "order_number": order["number"],
+                "subject_type_id": order_type_id,
+                "subject_id": order_id,
+                "occurred_at": order["placed_at"],
+            }
+        )
+    if connection.vendor == "postgresql":
+        _table("order").write(orders)
+    _table("history").write(history)
+    _table("line").write(lines)
+    _table("charge").write(charges)
+    _table("touchpoint").write(touchpoints)
 
 
-def _assign_ids(orders: list[Order]) -> None:
+def _order_ids(orders: list[dict]) -> list[int]:
+    """Ids for the batch's orders: from the sequence on PostgreSQL (then one COPY writes them), by
+    creating the rows elsewhere."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT nextval(pg_get_serial_sequence('orders_order', 'id')) FROM generate_series(1, %s)",
                 [len(orders)],
             )
-            for order, (pk,) in zip(orders, cursor.fetchall(), strict=True):
-                order.pk = pk
-    else:
-        Order.objects.bulk_create(orders)
-
-
-def _history_row(order: Order, now: datetime, actor):
-    historical = Order.history.model
-    values = {f.attname: getattr(order, f.attname) for f in Order._meta.concrete_fields if f.attname != "updated_at"}
-    return historical(
-        **values,
-        history_date=now,
-        history_type="+",
-        history_change_reason="imported",
-        history_user_id=getattr(actor, "pk", None),
-    )
-
-
-def _bulk_write(model, rows: list, *, with_id: bool = False) -> None:
-    if not rows:
-        return
-    if connection.vendor != "postgresql":
-        if not (with_id and rows[0].pk):  # SQLite: the orders themselves were created by _assign_ids
-            model.objects.bulk_create(rows, batch_size=500)
-        return
-    from psycopg.types.json import Jsonb
-
-    fields = [f for f in model._meta.concrete_fields if with_id or not f.primary_key]
-    json_fields = {f.attname for f in fields if isinstance(f, JSONField)}
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    names = [f.attname for f in fields]
-    with connection.cursor() as cursor:
-        raw = cursor.cursor  # psycopg's own cursor: Django's wrapper has no copy()
-        with raw.copy(f"COPY {connection.ops.quote_name(model._meta.db_table)} ({columns}) FROM STDIN") as copy:
-            for row in rows:
-                values = [getattr(row, name) for name in names]
-                if json_fields:
-                    values = [Jsonb(v) if n in json_fields else v for n, v in zip(names, values, strict=True)]
-                copy.write_row(values)
+            return [pk for (pk,) in cursor.fetchall()]
+    table = _table("order")
+    created = Order.objects.bulk_create([Order(**(table.defaults | values)) for values in orders])
+    return [order.pk for order in created]
 
 
 def import_file(path, *, actor=None) -> ImportReport:

@@ -68,23 +68,22 @@ def check_payments(payments: list[dict], total: Decimal, currency: str) -> list[
     return payments
 
 
-def payment_rows(order: Order, payments: list[dict], actor) -> list[Charge]:
-    now = timezone.now()
+def opening_charges(*, currency: str, placed_at, payments: list[dict], actor_id, now) -> list[dict]:
+    """The ledger entries an order opens with, as field values: money taken is settled, holds pending."""
     rows = []
     for payment in payments:
         settled = payment["kind"] != ChargeKind.AUTHORISATION
         rows.append(
-            Charge(
-                order=order,
-                kind=payment["kind"],
-                status=ChargeStatus.SETTLED if settled else ChargeStatus.PENDING,
-                amount=quantize(payment["amount"], order.currency),
-                currency=order.currency,
-                reference=payment.get("reference", ""),
-                actor=actor,
-                created_at=order.placed_at,
-                settled_at=now if settled else None,
-            )
+            {
+                "kind": payment["kind"],
+                "status": ChargeStatus.SETTLED if settled else ChargeStatus.PENDING,
+                "amount": quantize(payment["amount"], currency),
+                "currency": currency,
+                "reference": payment.get("reference", ""),
+                "actor_id": actor_id,
+                "created_at": placed_at,
+                "settled_at": now if settled else None,
+            }
         )
     return rows
 
@@ -111,13 +110,20 @@ def order_create(*, actor, customer, lines: list[dict], payments: list[dict] = (
                 ) from exc
             raise
         OrderLine.objects.bulk_create(OrderLine(order=order, **line) for line in lines)
-        Charge.objects.bulk_create(payment_rows(order, payments, actor))
+        opening = opening_charges(
+            currency=order.currency,
+            placed_at=order.placed_at,
+            payments=payments,
+            actor_id=getattr(actor, "pk", None),
+            now=timezone.now(),
+        )
+        Charge.objects.bulk_create(Charge(order=order, **values) for values in opening)
         _purchase_touchpoint(order, lines)
     return order
 
 
-def purchase_summary(order: Order, items: int) -> str:
-    return f"Bought {items} item{'s' if items != 1 else ''} for {order.total} {order.currency} ({order.number})"
+def purchase_summary(*, number: str, total: Decimal, currency: str, items: int) -> str:
+    return f"Bought {items} item{'s' if items != 1 else ''} for {total} {currency} ({number})"
 
 
 def _purchase_touchpoint(order: Order, lines: list[dict]) -> None:
@@ -125,7 +131,12 @@ def _purchase_touchpoint(order: Order, lines: list[dict]) -> None:
         customer=order.customer,
         kind=TouchpointKind.PURCHASE,
         channel=order.channel,
-        summary=purchase_summary(order, sum(line["quantity"] for line in lines)),
+        summary=purchase_summary(
+            number=order.number,
+            total=order.total,
+            currency=order.currency,
+            items=sum(line["quantity"] for line in lines),
+        ),
         associate=order.associate,
         location=order.location,
         product=lines[0]["product"] if len(lines) == 1 else None,
