@@ -1,12 +1,21 @@
-"""Codes people read aloud (order, customer, return and appointment numbers).
+"""Codes people read aloud (order, customer, return and appointment numbers), and secret codes
+people type (pickup codes).
 
 Readable codes use an alphabet without look-alikes (no 0/O, 1/I/L, U) so a number spelled over
 the phone is heard right. They are random, not sequential, and unique by a database constraint.
 """
 
+import math
 import secrets
 
 READABLE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+# Crockford's base32: 32 symbols, no I, L, O or U; on input I/L read as 1 and O as 0.
+CROCKFORD_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+SECRET_CODE_LENGTH = 13  # 13 × 5 = 65 bits of randomness
+SECRET_CODE_GROUPS = (4, 4, 5)  # shown as XXXX-XXXX-XXXXX: 15 characters
+SECRET_CODE_BITS = SECRET_CODE_LENGTH * math.log2(len(CROCKFORD_ALPHABET))
+_CROCKFORD_READS = str.maketrans({"O": "0", "I": "1", "L": "1"})
 
 
 def readable_code(prefix: str, length: int = 8) -> str:
@@ -17,3 +26,20 @@ def readable_code(prefix: str, length: int = 8) -> str:
 
 def customer_number() -> str:
     return readable_code("C")
+
+
+def secret_code() -> str:
+    """A one-time secret a person reads out or types (a pickup code): 65 bits from `secrets`, too
+    many to guess at the rate the look-up endpoints allow, in Crockford base32 grouped by dashes."""
+    symbols = "".join(secrets.choice(CROCKFORD_ALPHABET) for _ in range(SECRET_CODE_LENGTH))
+    groups, start = [], 0
+    for size in SECRET_CODE_GROUPS:
+        groups.append(symbols[start : start + size])
+        start += size
+    return "-".join(groups)
+
+
+def secret_code_normalise(text: str) -> str:
+    """What was typed, as the symbols it stands for: case, dashes and spaces do not matter, and
+    O, I and L are read as the digits they look like (Crockford's decoding rule)."""
+    return "".join(text.split()).replace("-", "").upper().translate(_CROCKFORD_READS)

@@ -12,8 +12,14 @@ from core.models import Inventory
 
 def inventory_adjust(*, inventory: Inventory, actor, on_hand_delta: int = 0, reserved_delta: int = 0) -> Inventory:
     """Add (or remove) stock; refuses to take on-hand below zero or below what is reserved.
-    Associates adjust stock at their home location only; managers and admins anywhere."""
-    _check_may_adjust(actor, inventory)
+    Associates adjust stock at their home location only; managers and admins anywhere.
+
+    `actor=None` is the system itself: a stock move no person makes by hand, such as the sweep
+    releasing what a no-show's pickup held, or a cancelled pickup's reservation going back (the
+    pickup's service has checked who may cancel it). It skips the location rule, never the
+    quantity rules; a person's own adjustment always passes the person."""
+    if actor is not None:
+        check_home_location(actor, inventory.location_id, "Associates adjust stock at their home location only.")
     with transaction.atomic():
         updated = (
             Inventory.objects.filter(
@@ -42,9 +48,11 @@ def inventory_adjust(*, inventory: Inventory, actor, on_hand_delta: int = 0, res
         return Inventory.objects.select_related("product", "location").get(pk=inventory.pk)
 
 
-def _check_may_adjust(actor, inventory: Inventory) -> None:
+def check_home_location(actor, location_id: int, message: str) -> None:
+    """Store work happens where the associate works: anyone below manager acts at their home
+    location only (PermissionDenied with `message` elsewhere); managers and admins anywhere."""
     if actor.has_role(Role.MANAGER, Role.ADMIN):
         return
     profile = getattr(actor, "associate", None)
-    if profile is None or profile.home_location_id != inventory.location_id:
-        raise PermissionDenied("Associates adjust stock at their home location only.")
+    if profile is None or profile.home_location_id != location_id:
+        raise PermissionDenied(message)

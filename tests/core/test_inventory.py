@@ -4,6 +4,7 @@ two associates take the last units at the same moment."""
 import threading
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 
 from core.errors import RuleViolation
@@ -34,6 +35,20 @@ def test_reserved_units_cannot_be_removed_or_over_reserved(manager):
     with pytest.raises(RuleViolation):
         inventory_adjust(inventory=row, actor=manager, reserved_delta=2)
     assert inventory_adjust(inventory=row, actor=manager, reserved_delta=1).available == 0
+
+
+def test_the_system_adjusts_stock_anywhere_where_an_associate_is_refused(associate):
+    """actor=None is work no person started (a sweep releasing a no-show's reservation): the home
+    location rule has nobody to apply to; the quantity rules still hold."""
+    row = InventoryFactory(on_hand=5, reserved=2)  # not the associate's home location
+    with pytest.raises(PermissionDenied):
+        inventory_adjust(inventory=row, actor=associate, reserved_delta=-2)
+    assert inventory_adjust(inventory=row, actor=None, reserved_delta=-2).reserved == 0
+    with pytest.raises(RuleViolation):
+        inventory_adjust(inventory=row, actor=None, reserved_delta=-1)
+    with pytest.raises(TypeError):  # the actor is always said, so "the system" is never an accident
+        inventory_adjust(inventory=row, on_hand_delta=1)
+    assert Inventory.objects.get(pk=row.pk).on_hand == 5
 
 
 def test_adjust_endpoint_answers_with_the_new_figures(manager_client):
