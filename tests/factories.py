@@ -152,3 +152,64 @@ def make_order(*, customer=None, lines=None, payments=(), actor=None, **fields):
             rows.append({"product": product, "quantity": quantity, "unit_price": Decimal(unit_price)})
     fields.setdefault("channel", Channel.WEB)
     return order_create(actor=actor, customer=customer or CustomerFactory(), lines=rows, payments=payments, **fields)
+
+
+def make_pickup(*, location=None, customer=None, lines=None, stock=10, actor=None, payments=(), **order_fields):
+    """A pickup order whose goods wait at `location`, made ready through `pickup_ready` (which
+    reserves them): each product gets `stock` units on hand there unless it has a stock row already.
+    `lines`, `payments`: as make_order. Returns the pickup."""
+    from orders.choices import FulfilmentMethod
+    from orders.services.pickups import pickup_ready
+
+    location = location or LocationFactory()
+    order = make_order(
+        customer=customer, lines=lines, payments=payments, fulfilment=FulfilmentMethod.PICKUP, **order_fields
+    )
+    for line in order.lines.all():
+        Inventory.objects.get_or_create(product=line.product, location=location, defaults={"on_hand": stock})
+    return pickup_ready(actor=actor, order=order, location=location)
+
+
+def make_shipment(*, order=None, carrier=None, lines=None, tracking_number=None, actor=None, **fields):
+    """A shipment as shipment_create writes it (capture, touchpoint and message included).
+    `lines`: (order line, quantity) pairs; default every unit of `order` (default make_order())."""
+    from orders.services.shipments import shipment_create
+
+    order = order or make_order()
+    if lines is None:
+        lines = [(line, line.active_quantity - line.quantity_shipped) for line in order.lines.all()]
+    return shipment_create(
+        actor=actor,
+        order=order,
+        carrier=carrier or CarrierFactory(),
+        tracking_number=tracking_number or f"TRK{next(_tracking_numbers):09d}",
+        lines=lines,
+        **fields,
+    )
+
+
+_tracking_numbers = iter(range(1, 10**9))
+
+
+def make_delivery(*, order=None, actor=None, window_start=None, hours=2, address=None, **fields):
+    """A home delivery booked through delivery_schedule: by default every unit of `order` (default
+    make_order()), three days ahead, a two-hour window, at the customer's default address (one is
+    made when they have none)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from orders.services.deliveries import delivery_schedule
+
+    order = order or make_order()
+    if address is None:
+        address = order.customer.addresses.first() or CustomerAddressFactory(customer=order.customer)
+    start = window_start or (timezone.now() + timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
+    return delivery_schedule(
+        actor=actor,
+        order=order,
+        window_start=start,
+        window_end=start + timedelta(hours=hours),
+        address=address,
+        **fields,
+    )
