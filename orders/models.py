@@ -422,7 +422,7 @@ class Pickup(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     closed_at = models.DateTimeField(null=True, blank=True)
-    history = HistoricalRecords()
+    history = HistoricalRecords(excluded_fields=["code"])  # the code is the customer's alone
 
     class Meta:
         ordering = ["expires_at", "id"]
