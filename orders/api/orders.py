@@ -99,27 +99,27 @@ class SettleInput(StrictSerializer):
 # --- output -------------------------------------------------------------------------------------
 
 
-class CustomerRef(serializers.Serializer):
+class OrderCustomer(serializers.Serializer):
     id = serializers.IntegerField()
     number = serializers.CharField()
     name = serializers.CharField(source="full_name")
 
 
-class LocationRef(serializers.Serializer):
+class OrderLocation(serializers.Serializer):
     id = serializers.IntegerField()
     code = serializers.CharField()
     name = serializers.CharField()
 
 
-class ProductRef(serializers.Serializer):
+class OrderProduct(serializers.Serializer):
     id = serializers.IntegerField()
     sku = serializers.CharField()
     name = serializers.CharField()
 
 
-class LineOut(serializers.Serializer):
+class OrderLineOut(serializers.Serializer):
     id = serializers.IntegerField()
-    product = ProductRef()
+    product = OrderProduct()
     quantity = serializers.IntegerField()
     unit_price = serializers.DecimalField(max_digits=12, decimal_places=2)
     discount = serializers.DecimalField(max_digits=12, decimal_places=2)
@@ -131,7 +131,7 @@ class LineOut(serializers.Serializer):
     quantity_cancelled = serializers.IntegerField()
 
 
-class ChargeOut(serializers.ModelSerializer):
+class OrderCharge(serializers.ModelSerializer):
     class Meta:
         model = Charge
         fields = [
@@ -148,36 +148,36 @@ class ChargeOut(serializers.ModelSerializer):
         ]
 
 
-class LedgerOut(serializers.Serializer):
+class OrderLedger(serializers.Serializer):
     """`past_charges` and `pending_charges` are sums of `entries`; with the credits and the value of
     cancelled units they add up to the order's total."""
 
     past_charges = serializers.DecimalField(max_digits=12, decimal_places=2)
     pending_charges = serializers.DecimalField(max_digits=12, decimal_places=2)
     credits = serializers.DecimalField(max_digits=12, decimal_places=2)
-    entries = ChargeOut(many=True)
+    entries = OrderCharge(many=True)
 
 
 def ledger_representation(rows) -> dict:
     ledger = charge_services.ledger_from_rows(rows)
-    return LedgerOut(
+    return OrderLedger(
         {"past_charges": ledger.past, "pending_charges": ledger.pending, "credits": ledger.credits, "entries": rows}
     ).data
 
 
-class ShipmentLineOut(serializers.Serializer):
+class OrderShipmentLine(serializers.Serializer):
     order_line = serializers.IntegerField(source="order_line_id")
     quantity = serializers.IntegerField()
 
 
-class TrackingOut(serializers.Serializer):
+class OrderTrackingEvent(serializers.Serializer):
     status = serializers.CharField()
     occurred_at = serializers.DateTimeField()
     description = serializers.CharField()
     place = serializers.CharField()
 
 
-class ShipmentOut(serializers.Serializer):
+class OrderShipment(serializers.Serializer):
     id = serializers.IntegerField()
     number = serializers.CharField()
     carrier = serializers.CharField(source="carrier.name")
@@ -188,27 +188,27 @@ class ShipmentOut(serializers.Serializer):
     estimated_delivery = serializers.DateTimeField(allow_null=True)
     shipped_at = serializers.DateTimeField()
     delivered_at = serializers.DateTimeField(allow_null=True)
-    pickup_location = LocationRef(allow_null=True)
-    lines = ShipmentLineOut(many=True)
+    pickup_location = OrderLocation(allow_null=True)
+    lines = OrderShipmentLine(many=True)
     events = serializers.SerializerMethodField(help_text=f"The newest {selectors.EVENTS_SHOWN}")
 
     def get_tracking_url(self, shipment) -> str:
         template = shipment.carrier.tracking_url
         return template.replace("{tracking_number}", shipment.tracking_number) if template else ""
 
-    @extend_schema_field(TrackingOut(many=True))
+    @extend_schema_field(OrderTrackingEvent(many=True))
     def get_events(self, shipment):
-        return TrackingOut(list(shipment.events.all())[: selectors.EVENTS_SHOWN], many=True).data
+        return OrderTrackingEvent(list(shipment.events.all())[: selectors.EVENTS_SHOWN], many=True).data
 
 
-class DeliveryLineOut(serializers.Serializer):
+class OrderDeliveryLine(serializers.Serializer):
     order_line = serializers.IntegerField(source="order_line_id")
     quantity = serializers.IntegerField()
     quantity_received = serializers.IntegerField(allow_null=True)
     condition = serializers.CharField()
 
 
-class DeliveryOut(serializers.Serializer):
+class OrderDelivery(serializers.Serializer):
     id = serializers.IntegerField()
     number = serializers.CharField()
     status = serializers.CharField()
@@ -217,7 +217,7 @@ class DeliveryOut(serializers.Serializer):
     window_end = serializers.DateTimeField()
     address = serializers.SerializerMethodField()
     instructions = serializers.CharField()
-    lines = DeliveryLineOut(many=True)
+    lines = OrderDeliveryLine(many=True)
 
     def get_address(self, delivery) -> str:
         parts = [
@@ -229,7 +229,7 @@ class DeliveryOut(serializers.Serializer):
         return ", ".join(part for part in parts if part.strip())
 
 
-class ExceptionOut(serializers.Serializer):
+class OrderDeliveryException(serializers.Serializer):
     id = serializers.IntegerField()
     delivery = serializers.IntegerField(source="delivery_id")
     kind = serializers.CharField()
@@ -239,25 +239,25 @@ class ExceptionOut(serializers.Serializer):
     resolved_at = serializers.DateTimeField(allow_null=True)
 
 
-class PickupLineOut(serializers.Serializer):
+class OrderPickupLine(serializers.Serializer):
     order_line = serializers.IntegerField(source="order_line_id")
     quantity = serializers.IntegerField()
 
 
-class PickupOut(serializers.Serializer):
+class OrderPickup(serializers.Serializer):
     """No code here: only its customer sees it, in me/pickups/."""
 
     id = serializers.IntegerField()
     number = serializers.CharField()
     status = serializers.CharField()
-    location = LocationRef()
+    location = OrderLocation()
     ready_at = serializers.DateTimeField()
     expires_at = serializers.DateTimeField()
     collected_at = serializers.DateTimeField(allow_null=True)
-    lines = PickupLineOut(many=True)
+    lines = OrderPickupLine(many=True)
 
 
-class MessageOut(serializers.Serializer):
+class OrderMessage(serializers.Serializer):
     id = serializers.IntegerField()
     event = serializers.CharField()
     channel = serializers.CharField()
@@ -270,7 +270,7 @@ class MessageOut(serializers.Serializer):
         return message.masked(message.subject)
 
 
-class AtRiskOut(serializers.Serializer):
+class OrderAtRisk(serializers.Serializer):
     reason = serializers.ChoiceField(choices=RiskReason.choices, source="at_risk_reason")
     since = serializers.DateTimeField(source="at_risk_since")
     revised_estimate = serializers.DateField(allow_null=True)
@@ -279,7 +279,7 @@ class AtRiskOut(serializers.Serializer):
 class OrderListOut(serializers.Serializer):
     id = serializers.IntegerField()
     number = serializers.CharField()
-    customer = CustomerRef()
+    customer = OrderCustomer()
     channel = serializers.CharField()
     source = serializers.CharField()
     external_id = serializers.CharField()
@@ -291,21 +291,21 @@ class OrderListOut(serializers.Serializer):
     promised_date = serializers.DateField(allow_null=True)
     at_risk = serializers.SerializerMethodField()
 
-    @extend_schema_field(AtRiskOut(allow_null=True))
+    @extend_schema_field(OrderAtRisk(allow_null=True))
     def get_at_risk(self, order):
-        return AtRiskOut(order).data if order.at_risk_since else None
+        return OrderAtRisk(order).data if order.at_risk_since else None
 
 
 class OrderDetailOut(OrderListOut):
-    location = LocationRef(allow_null=True)
+    location = OrderLocation(allow_null=True)
     associate = serializers.SerializerMethodField()
     service_level = serializers.CharField()
-    lines = LineOut(many=True)
+    lines = OrderLineOut(many=True)
     charges = serializers.SerializerMethodField()
-    shipments = ShipmentOut(many=True)
-    deliveries = DeliveryOut(many=True)
-    delivery_exceptions = ExceptionOut(many=True)
-    pickups = PickupOut(many=True)
+    shipments = OrderShipment(many=True)
+    deliveries = OrderDelivery(many=True)
+    delivery_exceptions = OrderDeliveryException(many=True)
+    pickups = OrderPickup(many=True)
     messages = serializers.SerializerMethodField(
         help_text=f"The newest {selectors.MESSAGES_SHOWN} sent about this order"
     )
@@ -314,13 +314,13 @@ class OrderDetailOut(OrderListOut):
         user = order.associate
         return (user.get_full_name() or user.email) if user else None
 
-    @extend_schema_field(LedgerOut)
+    @extend_schema_field(OrderLedger)
     def get_charges(self, order):
         return ledger_representation(list(order.charges.all()))
 
-    @extend_schema_field(MessageOut(many=True))
+    @extend_schema_field(OrderMessage(many=True))
     def get_messages(self, order):
-        return MessageOut(selectors.order_messages(order), many=True).data
+        return OrderMessage(selectors.order_messages(order), many=True).data
 
 
 # --- views --------------------------------------------------------------------------------------
@@ -410,13 +410,13 @@ class OrderViewSet(StaffModelViewSet):
         )
         return _order_response(order.pk)
 
-    @extend_schema(responses=LedgerOut)
+    @extend_schema(responses=OrderLedger)
     @action(detail=True, methods=["get"])
     def charges(self, request, pk=None):
         """The charges ledger and its sums."""
         return Response(ledger_representation(list(self.get_object().charges.all())))
 
-    @extend_schema(request=SettleInput, responses=ChargeOut)
+    @extend_schema(request=SettleInput, responses=OrderCharge)
     @action(detail=True, methods=["post"], url_path=r"charges/(?P<charge_id>\d+)/settle")
     def settle_charge(self, request, pk=None, charge_id=None):
         """The payment processor confirmed a pending refund or credit."""
@@ -425,7 +425,7 @@ class OrderViewSet(StaffModelViewSet):
         if charge is None:
             raise Http404
         charge = charge_services.charge_settle(charge=charge, actor=request.user, reference=data.get("reference", ""))
-        return Response(ChargeOut(charge).data)
+        return Response(OrderCharge(charge).data)
 
 
 class OrderUpsertView(IdempotentPostMixin, APIView):

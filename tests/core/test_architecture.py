@@ -27,3 +27,15 @@ def _imported_top_packages(package: str) -> dict[str, set[str]]:
 def test_dependencies_point_one_way(package, forbidden):
     offenders = {path: sorted(names & forbidden) for path, names in _imported_top_packages(package).items()}
     assert {path: names for path, names in offenders.items() if names} == {}
+
+
+def test_transactional_tests_restore_what_migrations_created():
+    """A transactional test flushes the database; without serialized_rollback the roles and content
+    types that data migrations made are gone (or renumbered) for every test after it."""
+    offenders = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for path in (ROOT / "tests").rglob("*.py")
+        for number, line in enumerate(path.read_text().splitlines(), start=1)
+        if "django_db(transaction=True" in line and "serialized_rollback=True" not in line
+    ]
+    assert offenders == []
