@@ -23,6 +23,8 @@ from core.demo.world import World
 from core.demo.writer import Batch
 from core.models import Customer, Location, Product
 from core.money import quantize
+from orders import demo_fulfilment as fulfilment
+from orders.choices import FulfilmentMethod
 from orders.models import Order, OrderLine
 
 VAT_RATE = Decimal("0.21")  # standard rate in both NL and BE
@@ -136,7 +138,7 @@ def _random_order(story: Story, batch: Batch, days_ago: int) -> Order:
     placed_at = _sale_time(story, days_ago, location)
     items = _basket(rng, world)
     order, lines = _place_order(story, batch, channel, location, associate, items, placed_at, discounts=True)
-    _aftercare(story, order, lines)
+    _aftercare(story, batch, order, lines)
     return order
 
 
@@ -221,33 +223,47 @@ def _describe(lines: list[OrderLine]) -> str:
     return name + (f" and {rest} more item{'s' if rest > 1 else ''}" if rest else "")
 
 
-def _aftercare(story: Story, order: Order, lines: list[OrderLine]) -> None:
+def _aftercare(story: Story, batch: Batch, order: Order, lines: list[OrderLine]) -> None:
     """Delivery or pickup, then services, then what the customer said about it."""
-    arrived, delivered = _fulfil(story, order, lines)
+    arrived, delivered, shipped = _fulfil(story, batch, order, lines)
+    fulfilment.settle(batch, order, lines, shipped=shipped, now=story.world.now)
     for line in lines:
         _services(story, order, line, arrived)
     _feedback(story, order, lines, arrived, delivered)
 
 
-def _fulfil(story: Story, order: Order, lines: list[OrderLine]) -> tuple[datetime, bool]:
-    """When the goods reached the customer (maybe in the future), and whether a carrier brought them."""
+def _fulfil(story: Story, batch: Batch, order: Order, lines: list[OrderLine]) -> tuple[datetime, bool, datetime | None]:
+    """When the goods reached the customer (maybe in the future), whether a carrier brought them,
+    and when they left the warehouse (None: taken home from the till, or not yet)."""
     bulky = any(line.product.installable or category_of(line.product) in FURNITURE for line in lines)
     if order.channel == Channel.STORE and not bulky:
-        return order.placed_at, False
+        for line in lines:
+            line.quantity_shipped = line.quantity_delivered = line.quantity
+        return order.placed_at, False, None
     if bulky or story.rng.random() < 0.5:
-        return _deliver(story, order, lines, bulky), True
-    return _collect(story, order, lines), False
+        arrived, shipped = _deliver(story, batch, order, lines, bulky)
+        return arrived, True, shipped
+    arrived, ready = _collect(story, batch, order, lines)
+    return arrived, False, ready
 
 
-def _deliver(story: Story, order: Order, lines: list[OrderLine], bulky: bool) -> datetime:
+def _deliver(
+    story: Story, batch: Batch, order: Order, lines: list[OrderLine], bulky: bool
+) -> tuple[datetime, datetime]:
+    """(arrived, left the warehouse)."""
     rng, world = story.rng, story.world
+    short = False
     if bulky:
         slot_start = rng.choice((8, 12, 16))
         when = story.at(order.placed_at, rng.randint(3, 12), slot_start, slot_start + 4)
         slot = f"between {slot_start:02d}:00 and {slot_start + 4:02d}:00"
+        window = when.replace(hour=slot_start, minute=0)
+        assembly = any(line.product.installable for line in lines)
+        shipped, short = fulfilment.appointment(story, batch, order, lines, window, assembly)
     else:
         when = story.at(order.placed_at, rng.randint(1, 3), 9, 18)
         slot = "during the day"
+        shipped = fulfilment.parcel(story, batch, order, lines, when)
     warehouse = world.locations[WAREHOUSE]
     links = {"order_number": order.number, "product": lines[0].product}
     story.notify(
@@ -256,18 +272,15 @@ def _deliver(story: Story, order: Order, lines: list[OrderLine], bulky: bool) ->
         **links,
     )
     signer = story.customer.given_name if rng.random() < 0.85 else "a neighbour"
-    story.add(
-        TouchpointKind.DELIVERY,
-        Channel.APP,
-        when,
-        f"Delivered {_describe(lines)} to {story.address.line1}, {story.address.city}; signed for by {signer}",
-        location=warehouse,
-        **links,
-    )
-    return when
+    summary = f"Delivered {_describe(lines)} to {story.address.line1}, {story.address.city}; signed for by {signer}"
+    if short:
+        summary = f"Delivered to {story.address.line1}, but one {lines[0].product.name} was not on the truck"
+    story.add(TouchpointKind.DELIVERY, Channel.APP, when, summary, location=warehouse, **links)
+    return when, shipped
 
 
-def _collect(story: Story, order: Order, lines: list[OrderLine]) -> datetime:
+def _collect(story: Story, batch: Batch, order: Order, lines: list[OrderLine]) -> tuple[datetime, datetime | None]:
+    """(collected, ready at the point: None while still on its way)."""
     rng, world = story.rng, story.world
     country = story.address.country
     point = world.locations[story.home_store] if rng.random() < 0.35 else rng.choice(world.pickup_points[country])
@@ -285,7 +298,7 @@ def _collect(story: Story, order: Order, lines: list[OrderLine]) -> datetime:
         product=lines[0].product,
         **links,
     )
-    return collected
+    return collected, fulfilment.pickup(story, batch, order, lines, point, ready, collected)
 
 
 def _services(story: Story, order: Order, line: OrderLine, arrived: datetime) -> None:
@@ -561,5 +574,10 @@ def _scripted_order(story: Story, batch: Batch, days_ago, channel, store, associ
     placed_at = datetime.combine(world.now.astimezone(zone).date() - timedelta(days=days_ago), time(15, 4), zone)
     products = [(world.products[sku], quantity) for sku, quantity in items]
     seller = world.users[associate] if associate else None
-    order, _ = _place_order(story, batch, channel, location, seller, products, placed_at, discounts=False)
+    order, lines = _place_order(story, batch, channel, location, seller, products, placed_at, discounts=False)
+    # Everything in the scripted story has arrived; the store sale was paid at the till.
+    order.fulfilment = FulfilmentMethod.CARRY_OUT if channel == Channel.STORE else FulfilmentMethod.DELIVERY
+    for line in lines:
+        line.quantity_shipped = line.quantity_delivered = line.quantity
+    fulfilment.settle(batch, order, lines, shipped=placed_at + timedelta(days=1), now=world.now)
     return order

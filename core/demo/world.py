@@ -30,6 +30,7 @@ class World:
     agents: list[User]
     pickup_points: dict[str, list[Location]]
     zones: dict[str, ZoneInfo] = field(default_factory=dict)
+    memo: dict = field(default_factory=dict)  # rows an app's story step made once for this run (e.g. carriers)
 
     def zone(self, name: str) -> ZoneInfo:
         if name not in self.zones:

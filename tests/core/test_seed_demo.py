@@ -23,7 +23,9 @@ from core.models import (
     Touchpoint,
     User,
 )
-from orders.models import Order, OrderLine
+from orders.models import Charge, Delivery, DeliveryException, Order, OrderLine, Pickup, Shipment
+from orders.services.charges import ledger_from_rows
+from orders.services.orders import derived_status
 
 pytestmark = pytest.mark.django_db
 
@@ -138,8 +140,8 @@ def test_demo_customer_login_has_a_linked_customer_with_a_rich_timeline():
 def test_the_same_demo_number_is_the_same_person_on_a_fresh_database():
     seed(6)
     before = dict(CustomerExternalId.objects.values_list("external_id", "customer__email"))
-    Order.objects.all().delete()
-    Customer.objects.all().delete()
+    for model in (Charge, DeliveryException, Delivery, Pickup, Shipment, Order, Customer):  # children first
+        model.objects.all().delete()
 
     seed(6)
 
@@ -154,6 +156,18 @@ def test_order_totals_equal_the_sum_of_their_lines():
     for order in orders:
         assert order.lines.exists()
         assert order.total == sum(line.amount for line in order.lines.all()), order.number
+
+
+def test_every_demo_order_has_a_ledger_that_reconciles_and_a_status_its_lines_explain():
+    seed(40)
+
+    orders = Order.objects.prefetch_related("lines", "charges")
+    for order in orders:
+        ledger = ledger_from_rows(list(order.charges.all()))
+        assert ledger.past + ledger.pending == order.total, order.number
+        assert ledger.hold >= 0
+        assert order.status == derived_status(list(order.lines.all())), order.number
+    assert Pickup.objects.exists() and Shipment.objects.filter(events__isnull=False).exists()
 
 
 def test_every_order_has_one_purchase_touchpoint_linked_to_it():
