@@ -20,8 +20,16 @@ _CROCKFORD_READS = str.maketrans({"O": "0", "I": "1", "L": "1"})
 
 def readable_code(prefix: str, length: int = 8) -> str:
     """A prefix and `length` characters: 30**8 ≈ 6.6e11 values. A clash is that rare; should one
-    happen, the unique constraint refuses the row and the client gets a 409 it can retry."""
-    return prefix + "".join(secrets.choice(READABLE_ALPHABET) for _ in range(length))
+    happen, the unique constraint refuses the row and the client gets a 409 it can retry.
+    One draw from `secrets` spelled in base 30 (uniform, like a draw per character, and eight
+    times cheaper: imports make thousands a second)."""
+    base = len(READABLE_ALPHABET)
+    value = secrets.randbelow(base**length)
+    chars = []
+    for _ in range(length):
+        value, digit = divmod(value, base)
+        chars.append(READABLE_ALPHABET[digit])
+    return prefix + "".join(chars)
 
 
 def customer_number() -> str:
