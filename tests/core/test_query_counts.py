@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from core.models import Skill
 from core.services.notifications import notify
@@ -17,6 +18,10 @@ from tests.factories import (
     LocationFactory,
     ProductFactory,
     TouchpointFactory,
+    make_delivery,
+    make_order,
+    make_pickup,
+    make_shipment,
 )
 
 pytestmark = pytest.mark.django_db
@@ -40,7 +45,30 @@ def many(customer):
         order = Order.objects.create(customer=other, channel="store", location=store)
         OrderLine.objects.create(order=order, product=product, quantity=1, unit_price=10)
         LocationFactory()
+    for _ in range(3):  # enough rows of each orders table for an N+1 to show (1 row against 3)
+        _fulfilment_rows()
     return customer
+
+
+def _fulfilment_rows():
+    """A parcel with tracking, a delivery that came short (an exception) and a pickup."""
+    from orders.services.deliveries import delivery_record
+    from orders.services.tracking import tracking_event_apply
+
+    shipment = make_shipment()
+    tracking_event_apply(
+        carrier=shipment.carrier,
+        event_id=f"e-{shipment.pk}",
+        tracking_number=shipment.tracking_number,
+        status="in_transit",
+        occurred_at=timezone.now(),
+    )
+    delivery = make_delivery(order=make_order(lines=[(ProductFactory(), 2, "10.00")]))
+    counted = [
+        {"order_line": line.order_line_id, "quantity_received": 1, "condition": "good"} for line in delivery.lines.all()
+    ]
+    delivery_record(actor=None, delivery=delivery, lines=counted)
+    make_pickup()
 
 
 def _count(client, url, params):
