@@ -255,10 +255,11 @@ def _import_batch(batch: list[_Row], lookups: _Lookups, report: ImportReport, ac
     customers = lookups.load(batch)
     keys = {(row.fields["source"], row.fields["external_id"]) for row in batch}
     sources = {source for source, _ in keys}
+    # `external_id != ''` is the predicate of the partial unique index that answers this.
     existing = set(
-        Order.objects.filter(source__in=sources, external_id__in={e for _, e in keys}).values_list(
-            "source", "external_id"
-        )
+        Order.objects.filter(source__in=sources, external_id__in={e for _, e in keys})
+        .exclude(external_id="")
+        .values_list("source", "external_id")
     )
     seen: set[tuple[str, str]] = set()
     plans = []
