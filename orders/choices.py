@@ -57,6 +57,8 @@ class ChargeKind(models.TextChoices):
     VOUCHER_REDEMPTION = "voucher_redemption", "Voucher redemption"
     GOODWILL_CREDIT = "goodwill_credit", "Goodwill credit"
     FREE_SHIPPING = "free_shipping", "Free shipping on the next order"
+    STORE_CREDIT = "store_credit", "Refund as store credit"
+    EXCHANGE = "exchange", "Exchange"
 
 
 class ChargeStatus(models.TextChoices):

@@ -25,7 +25,14 @@ from orders.choices import ChargeKind, ChargeStatus
 from orders.models import Charge, Order, OrderLine
 
 CREDIT_KINDS = (ChargeKind.GOODWILL_CREDIT, ChargeKind.FREE_SHIPPING)
-PAID_KINDS = (ChargeKind.CAPTURE, ChargeKind.VOUCHER_REDEMPTION, ChargeKind.REFUND)  # money taken, net of refunds
+# money taken, net of what went back (refunds, store credit, value carried to an exchange)
+PAID_KINDS = (
+    ChargeKind.CAPTURE,
+    ChargeKind.VOUCHER_REDEMPTION,
+    ChargeKind.REFUND,
+    ChargeKind.STORE_CREDIT,
+    ChargeKind.EXCHANGE,
+)
 ZERO = Decimal("0")
 
 
@@ -114,7 +121,8 @@ def charges_cancel_units(*, order: Order, value: Decimal, actor=None, note: str 
     return rows
 
 
-def _check_approval_limit(actor, amount: Decimal, currency: str) -> None:
+def check_approval_limit(actor, amount: Decimal, currency: str) -> None:
+    """Money decisions above the actor's approval limit need someone with a higher one (admins: none)."""
     if actor.has_role(Role.ADMIN):
         return
     profile = getattr(actor, "associate", None)
@@ -132,7 +140,7 @@ def charges_goodwill(*, order: Order, amount: Decimal, actor, note: str) -> Char
     amount = quantize(amount, order.currency)
     if amount <= 0:
         raise RuleViolation("A goodwill credit is a positive amount.", code="amount")
-    _check_approval_limit(actor, amount, order.currency)
+    check_approval_limit(actor, amount, order.currency)
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order.pk)
         ledger = ledger_of(order)

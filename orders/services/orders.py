@@ -47,13 +47,13 @@ def check_lines(lines: list[dict], currency: str) -> Decimal:
     return quantize(total, currency)
 
 
-def check_payments(payments: list[dict], total: Decimal, currency: str) -> list[dict]:
+def check_payments(payments: list[dict], total: Decimal, currency: str, kinds=PAYMENT_KINDS) -> list[dict]:
     """Payments must cover the total exactly; with none, the whole total waits as a pending charge."""
     if not payments:
         return [{"kind": ChargeKind.AUTHORISATION, "amount": total, "reference": ""}] if total else []
     paid = Decimal("0")
     for payment in payments:
-        if payment["kind"] not in PAYMENT_KINDS:
+        if payment["kind"] not in kinds:
             raise RuleViolation(f"An order cannot arrive with a {payment['kind']}.", code="payment_kind")
         if payment["amount"] <= 0:
             raise RuleViolation("Payment amounts are positive.", code="payment_amount")
@@ -88,15 +88,18 @@ def opening_charges(*, currency: str, placed_at, payments: list[dict], actor_id,
     return rows
 
 
-def order_create(*, actor, customer, lines: list[dict], payments: list[dict] = (), **fields) -> Order:
+def order_create(
+    *, actor, customer, lines: list[dict], payments: list[dict] = (), payment_kinds=PAYMENT_KINDS, **fields
+) -> Order:
     """Record a sale: the order, its lines, its opening ledger entries and the purchase touchpoint.
 
     `lines`: dicts of product, quantity, unit_price, discount, tax, promised_date.
     `payments`: what was taken or held (authorisation, capture, voucher_redemption) and must add up
-    to the total; without them the total is pending."""
+    to the total; without them the total is pending. `payment_kinds`: what clients may send; the
+    returns app adds the exchange credit that a replacement order opens with."""
     currency = fields.get("currency", "EUR")
     total = check_lines(lines, currency)
-    payments = check_payments(list(payments), total, currency)
+    payments = check_payments(list(payments), total, currency, payment_kinds)
     with transaction.atomic():
         order = Order(customer=customer, total=total, **fields)
         try:
