@@ -364,9 +364,15 @@ class Notification(models.Model):
 
     def masked(self, text: str) -> str:
         """`text` with this message's secrets blanked out, for anyone but its customer."""
-        for secret in self.secrets:
-            text = text.replace(secret, "•" * 6)
-        return text
+        return mask_secrets(text, self.secrets)
+
+
+def mask_secrets(text: str, secrets) -> str:
+    """`text` with each of `secrets` blanked out (Notification.masked, and reads that have a
+    message's secrets as plain values)."""
+    for secret in secrets:
+        text = text.replace(secret, "•" * 6)
+    return text
 
 
 class IdempotencyKey(models.Model):
