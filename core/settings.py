@@ -198,6 +198,9 @@ SPECTACULAR_SETTINGS = {
         "DeliveryStatusEnum": "orders.choices.DeliveryStatus",
         "DeliveryExceptionStatusEnum": "orders.choices.ExceptionStatus",
         "PickupStatusEnum": "orders.choices.PickupStatus",
+        "VoucherStatusEnum": "returns.choices.VoucherStatus",
+        "VoucherSourceEnum": "returns.choices.VoucherSource",
+        "VoucherTransactionKindEnum": "returns.choices.VoucherTransactionKind",
     },
 }
 # How long an Idempotency-Key is remembered before the periodic purge may drop it.
@@ -220,6 +223,7 @@ CELERY_BEAT_SCHEDULE = {
     "orders-delay-sweep": {"task": "orders.tasks.delay_sweep", "schedule": timedelta(minutes=30)},
     "orders-pickup-sweep": {"task": "orders.tasks.pickup_sweep", "schedule": timedelta(minutes=5)},
     "orders-delivery-reminders": {"task": "orders.tasks.delivery_reminders", "schedule": timedelta(minutes=15)},
+    "returns-voucher-sweep": {"task": "returns.tasks.voucher_sweep", "schedule": timedelta(minutes=30)},
 }
 
 # --- Notifications --------------------------------------------------------------------------
@@ -244,6 +248,10 @@ PICKUP_HOLD = timedelta(days=env.int("PICKUP_HOLD_DAYS", default=7))
 PICKUP_REMINDER_BEFORE = timedelta(hours=env.int("PICKUP_REMINDER_HOURS", default=24))
 # Carrier webhooks older than this (by their signed timestamp) are refused as replays.
 CARRIER_WEBHOOK_MAX_AGE = timedelta(seconds=env.int("CARRIER_WEBHOOK_MAX_AGE_SECONDS", default=300))
+
+# --- Returns and credit vouchers ------------------------------------------------------------
+# Customers are told this many days before a credit voucher with money left expires.
+VOUCHER_EXPIRY_REMINDER_DAYS = env.int("VOUCHER_EXPIRY_REMINDER_DAYS", default=14)
 
 # --- I18N / time ----------------------------------------------------------------------------
 LANGUAGE_CODE = "en"

@@ -191,6 +191,21 @@ def make_shipment(*, order=None, carrier=None, lines=None, tracking_number=None,
 _tracking_numbers = iter(range(1, 10**9))
 
 
+def make_voucher(*, customer=None, amount="50.00", currency="EUR", source="goodwill", actor=None, **fields):
+    """A credit voucher issued through voucher_issue (ledger, touchpoint and message included),
+    by the system unless `actor` is given."""
+    from returns.services.vouchers import voucher_issue
+
+    return voucher_issue(
+        actor=actor,
+        customer=customer or CustomerFactory(),
+        amount=Decimal(amount),
+        currency=currency,
+        source=source,
+        **fields,
+    )
+
+
 def make_delivery(*, order=None, actor=None, window_start=None, hours=2, address=None, **fields):
     """A home delivery booked through delivery_schedule: by default every unit of `order` (default
     make_order()), three days ahead, a two-hour window, at the customer's default address (one is

@@ -121,6 +121,51 @@ def charges_cancel_units(*, order: Order, value: Decimal, actor=None, note: str 
     return rows
 
 
+def charges_pay_by_voucher(*, order: Order, amount: Decimal, reference: str, actor=None) -> Charge:
+    """A credit voucher pays `amount` of the order: that much of the pending hold is released and
+    a settled voucher redemption takes its place, so what the customer owes is unchanged and the
+    card is charged less. Refused when less than `amount` is held. Caller holds the order's lock
+    (the voucher's service locks the voucher first)."""
+    hold = ledger_of(order).hold
+    if amount <= 0:
+        raise RuleViolation("A voucher pays a positive amount.", code="amount")
+    if amount > hold:
+        raise RuleViolation(
+            f"Order {order.number} has {hold} {order.currency} left to pay; a voucher cannot pay {amount}.",
+            code="voucher_exceeds_hold",
+            held=str(hold),
+        )
+    _append(order, ChargeKind.AUTHORISATION, -amount, settled=False, actor=actor, note="paid by voucher")
+    return _append(order, ChargeKind.VOUCHER_REDEMPTION, amount, settled=True, actor=actor, reference=reference)
+
+
+def charges_unpay_voucher(*, order: Order, amount: Decimal, reference: str, actor=None, note: str = "") -> Charge:
+    """Undo `charges_pay_by_voucher` (the voucher redemption was reversed): the redemption is
+    taken back and the hold restored, so the order is owed by its card again. Refused when the
+    order's payments were refunded meanwhile (giving the voucher its money back too would pay the
+    customer twice). Caller holds the order's lock."""
+    paid_by_voucher = sum(
+        order.charges.filter(kind=ChargeKind.VOUCHER_REDEMPTION, reference=reference).values_list("amount", flat=True),
+        ZERO,
+    )
+    if paid_by_voucher < amount:
+        raise RuleViolation(
+            f"Order {order.number} holds {paid_by_voucher} {order.currency} from this voucher payment.",
+            code="voucher_payment_not_found",
+        )
+    if ledger_of(order).paid < amount:
+        raise RuleViolation(
+            f"Order {order.number}'s payments were refunded already; the voucher payment cannot be reversed.",
+            code="refund_exceeds_paid",
+        )
+    note = (note or "voucher redemption reversed")[:300]
+    row = _append(
+        order, ChargeKind.VOUCHER_REDEMPTION, -amount, settled=True, actor=actor, reference=reference, note=note
+    )
+    _append(order, ChargeKind.AUTHORISATION, amount, settled=False, actor=actor, note="voucher redemption reversed")
+    return row
+
+
 def check_approval_limit(actor, amount: Decimal, currency: str) -> None:
     """Money decisions above the actor's approval limit need someone with a higher one (admins: none)."""
     if actor.has_role(Role.ADMIN):
@@ -150,6 +195,32 @@ def charges_goodwill(*, order: Order, amount: Decimal, actor, note: str) -> Char
                 code="credit_exceeds_order",
             )
         return _append(order, ChargeKind.GOODWILL_CREDIT, -amount, settled=False, actor=actor, note=note[:300])
+
+
+RETURN_KINDS = {
+    # refunds wait for the payment processor; store credit and exchange value move at once
+    ChargeKind.REFUND: False,
+    ChargeKind.STORE_CREDIT: True,
+    ChargeKind.EXCHANGE: True,
+}
+
+
+def charges_return(*, order: Order, kind: str, amount: Decimal, actor, note: str) -> Charge:
+    """Money going back for returned goods: a refund to the original payment, store credit (the
+    voucher holds it) or value carried to an exchange's replacement order. Never more than was
+    paid for the order net of what went back before. Caller holds the order's lock."""
+    if kind not in RETURN_KINDS:
+        raise ValueError(f"{kind} is not a way money goes back for a return")
+    amount = quantize(amount, order.currency)
+    if amount <= 0:
+        raise RuleViolation("Money given back for a return is a positive amount.", code="amount")
+    paid = ledger_of(order).paid
+    if amount > paid:
+        raise RuleViolation(
+            f"Cannot give back {amount} {order.currency}: {paid} {order.currency} was paid and not yet given back.",
+            code="refund_exceeds_paid",
+        )
+    return _append(order, kind, -amount, settled=RETURN_KINDS[kind], actor=actor, note=note[:300])
 
 
 def charges_free_shipping(*, order: Order, actor, note: str) -> Charge:

@@ -12,6 +12,8 @@ from orders.services.charges import (
     charge_settle,
     charges_free_shipping,
     charges_goodwill,
+    charges_pay_by_voucher,
+    charges_unpay_voucher,
     ledger_of,
     units_value,
 )
@@ -88,6 +90,34 @@ def test_a_capture_never_takes_more_than_is_held():
     captures = order.charges.filter(kind=ChargeKind.CAPTURE)
     assert [c.amount for c in captures] == [Decimal("50.00")]
     assert ledger_of(order).hold == 0
+    _reconciles(order)
+
+
+def test_a_voucher_pays_part_of_the_hold_and_its_reversal_gives_the_hold_back():
+    order = make_order(lines=[(ProductFactory(), 2, "100.00")])  # all 200.00 held on the card
+    reference = "voucher-transaction:1"
+
+    charges_pay_by_voucher(order=order, amount=Decimal("60.00"), reference=reference)
+    ledger = ledger_of(order)
+    assert (ledger.hold, ledger.paid, ledger.past) == (Decimal("140.00"), Decimal("60.00"), Decimal("60.00"))
+    _reconciles(order)
+
+    shipment_create(
+        actor=None, order=order, carrier=CarrierFactory(), tracking_number="T", lines=[(order.lines.get(), 1)]
+    )
+    assert ledger_of(order).hold == Decimal("40.00")
+    with pytest.raises(RuleViolation) as refused:
+        charges_pay_by_voucher(order=order, amount=Decimal("40.01"), reference="voucher-transaction:2")
+    assert refused.value.code == "voucher_exceeds_hold"
+    _reconciles(order)
+
+    charges_unpay_voucher(order=order, amount=Decimal("60.00"), reference=reference)
+    ledger = ledger_of(order)
+    assert (ledger.hold, ledger.paid) == (Decimal("100.00"), Decimal("100.00"))
+    _reconciles(order)
+    with pytest.raises(RuleViolation) as twice:
+        charges_unpay_voucher(order=order, amount=Decimal("60.00"), reference=reference)
+    assert twice.value.code == "voucher_payment_not_found"
     _reconciles(order)
 
 
