@@ -134,13 +134,15 @@ def _haversine_term(latitude: float, longitude: float):
     )
 
 
-def nearby_points(*, latitude: float, longitude: float, radius_km: float, limit: int) -> list[Location]:
-    """Active lockers, pickup points and stores within the radius: the `limit` nearest of each
-    kind, for 24-hour and other points apart. One query."""
+def nearby_points(
+    *, latitude: float, longitude: float, radius_km: float, limit: int, kinds=POINT_KINDS
+) -> list[Location]:
+    """Active locations of `kinds` (default: lockers, pickup points and stores) within the radius:
+    the `limit` nearest of each kind, for 24-hour and other points apart. One query."""
     term = _haversine_term(latitude, longitude)
     cut = math.sin(radius_km / (2 * EARTH_RADIUS_KM)) ** 2
     return list(
-        Location.objects.filter(bounding_box(latitude, longitude, radius_km), is_active=True, kind__in=POINT_KINDS)
+        Location.objects.filter(bounding_box(latitude, longitude, radius_km), is_active=True, kind__in=list(kinds))
         .annotate(term=term)
         .filter(term__lte=cut)
         .annotate(nearness=Window(RowNumber(), partition_by=[F("kind"), F("open_24h")], order_by=[F("term"), F("id")]))

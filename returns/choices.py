@@ -75,7 +75,6 @@ class ReturnFlag(models.TextChoices):
     ABOVE_AUTO_APPROVAL_LIMIT = "above_auto_approval_limit", "Value above the auto-approval limit"
     HIGH_RETURN_RATE = "high_return_rate", "Customer's return rate above the threshold"
     NO_POLICY = "no_policy", "No return policy for the order's currency"
-    EXCHANGE = "exchange", "Exchange for another product"
 
 
 class ItemGrade(models.TextChoices):

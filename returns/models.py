@@ -186,7 +186,10 @@ class ReturnRequest(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        permissions = [("approve_returnrequest", "Can approve or reject returns")]
+        permissions = [
+            ("approve_returnrequest", "Can approve or reject returns"),
+            ("analytics_returnrequest", "Can see the returns analytics"),
+        ]
         indexes = [
             models.Index(fields=["customer", "-created_at"], name="return_customer_newest"),
             models.Index(fields=["order"], name="return_order"),
@@ -194,6 +197,7 @@ class ReturnRequest(models.Model):
                 fields=["created_at", "id"], name="return_awaiting_approval", condition=Q(status=ReturnStatus.REQUESTED)
             ),
             models.Index(fields=["created_at"], name="return_created"),
+            models.Index(fields=["resolved_at"], name="return_resolved", condition=Q(resolved_at__isnull=False)),
         ]
         constraints = [models.CheckConstraint(condition=Q(value__gte=0), name="return_value_non_negative")]
 
@@ -201,12 +205,12 @@ class ReturnRequest(models.Model):
         return self.number
 
     @transition(field=status, source=ReturnStatus.REQUESTED, target=ReturnStatus.APPROVED)
-    def approve(self, *, by, at, reason=""):
-        self.decided_by, self.decided_at, self.decision_reason = by, at, reason
+    def approve(self, *, by, at, note=""):
+        self.decided_by, self.decided_at, self.decision_reason = by, at, note
 
     @transition(field=status, source=ReturnStatus.REQUESTED, target=ReturnStatus.REJECTED)
-    def reject(self, *, by, at, reason):
-        self.decided_by, self.decided_at, self.decision_reason = by, at, reason
+    def reject(self, *, by, at, note):
+        self.decided_by, self.decided_at, self.decision_reason = by, at, note
 
     @transition(field=status, source=[ReturnStatus.REQUESTED, ReturnStatus.APPROVED], target=ReturnStatus.CANCELLED)
     def cancel(self):

@@ -228,3 +228,36 @@ def make_delivery(*, order=None, actor=None, window_start=None, hours=2, address
         address=address,
         **fields,
     )
+
+
+def make_paid_order(*, lines=None, **fields):
+    """An order taken home at the till and paid there in full: every unit delivered with the sale,
+    so it can be returned at once. `lines`: (product, quantity, unit_price) tuples, default one
+    sofa of 300.00."""
+    lines = lines or [(ProductFactory(), 1, "300.00")]
+    total = sum((Decimal(price) * quantity for _, quantity, price in lines), Decimal("0"))
+    fields.setdefault("channel", Channel.STORE)
+    return make_order(
+        lines=lines,
+        payments=[{"kind": "capture", "amount": total, "reference": "till-1"}],
+        fulfilment="carry_out",
+        **fields,
+    )
+
+
+def make_return(*, order=None, actor=None, lines=None, method="store_drop_off", drop_off_location=None, **fields):
+    """A return request through return_request_create: by default every unit of `order` (default a
+    paid carry-out order) for a changed mind, dropped off at a store."""
+    from returns.services.returns import return_request_create
+
+    order = order or make_paid_order()
+    if lines is None:
+        lines = [
+            {"order_line": line, "quantity": line.quantity, "reason": "changed_mind"} for line in order.lines.all()
+        ]
+    if method == "store_drop_off" and drop_off_location is None:
+        drop_off_location = LocationFactory()
+    fields.setdefault("channel", Channel.APP)
+    return return_request_create(
+        actor=actor, order=order, lines=lines, method=method, drop_off_location=drop_off_location, **fields
+    )
