@@ -19,7 +19,13 @@ from django.db.transaction import atomic
 from django.utils import timezone
 
 from core.choices import Channel, Role, TouchpointKind
-from core.codes import SECRET_CODE_GROUPS, SECRET_CODE_LENGTH, secret_code, secret_code_normalise
+from core.codes import (
+    CROCKFORD_ALPHABET,
+    SECRET_CODE_GROUPS,
+    SECRET_CODE_LENGTH,
+    secret_code,
+    secret_code_normalise,
+)
 from core.errors import Conflict, DomainError, RuleViolation
 from core.money import quantize
 from core.services.notifications import notify
@@ -139,7 +145,7 @@ def _tell(voucher: Voucher, event: str, *, order_number: str = "", **context) ->
 def code_formatted(text: str) -> str | None:
     """What a person typed, as the stored code (XXXX-XXXX-XXXXX), or None when it cannot be one."""
     symbols = secret_code_normalise(str(text))
-    if len(symbols) != SECRET_CODE_LENGTH:
+    if len(symbols) != SECRET_CODE_LENGTH or not set(symbols) <= set(CROCKFORD_ALPHABET):
         return None
     groups, start = [], 0
     for size in SECRET_CODE_GROUPS:

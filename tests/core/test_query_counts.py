@@ -1,5 +1,7 @@
 """Lists run a fixed number of queries whatever the page size: API endpoints and admin change lists."""
 
+from decimal import Decimal
+
 import pytest
 from django.contrib import admin
 from django.contrib.auth.models import Permission
@@ -22,6 +24,7 @@ from tests.factories import (
     make_order,
     make_pickup,
     make_shipment,
+    make_voucher,
 )
 
 pytestmark = pytest.mark.django_db
@@ -47,7 +50,19 @@ def many(customer):
         LocationFactory()
     for _ in range(3):  # enough rows of each orders table for an N+1 to show (1 row against 3)
         _fulfilment_rows()
+        _voucher_rows(customer)
     return customer
+
+
+def _voucher_rows(customer):
+    """A voucher of the customer paying part of an order, with a till redemption and a reversal."""
+    from returns.services.vouchers import voucher_redeem, voucher_reverse
+
+    voucher = make_voucher(customer=customer, amount="60.00")
+    order = make_order(customer=customer, lines=[(ProductFactory(), 1, "100.00")])
+    spent = voucher_redeem(actor=None, voucher=voucher, amount=Decimal("10"), order=order)
+    voucher_redeem(actor=None, voucher=voucher, amount=Decimal("5"), reference="till-1")
+    voucher_reverse(actor=None, transaction=spent, reason="till error")
 
 
 def _fulfilment_rows():
@@ -95,6 +110,7 @@ API_LISTS = [
     "/api/v1/inventory/",
     "/api/v1/associates/",
     "/api/v1/notifications/",
+    "/api/v1/vouchers/",
 ]
 
 
@@ -107,7 +123,7 @@ def test_timeline_runs_constant_queries(many, manager_client):
     assert _assert_constant(manager_client, f"/api/v1/customers/{many.pk}/timeline/") <= 6
 
 
-@pytest.mark.parametrize("url", ["/api/v1/me/timeline/", "/api/v1/me/notifications/"])
+@pytest.mark.parametrize("url", ["/api/v1/me/timeline/", "/api/v1/me/notifications/", "/api/v1/me/vouchers/"])
 def test_customer_lists_run_constant_queries(url, many, customer_app_client):
     assert _assert_constant(customer_app_client, url) <= 6
 
