@@ -198,6 +198,8 @@ SPECTACULAR_SETTINGS = {
         "DeliveryStatusEnum": "orders.choices.DeliveryStatus",
         "DeliveryExceptionStatusEnum": "orders.choices.ExceptionStatus",
         "PickupStatusEnum": "orders.choices.PickupStatus",
+        "ReturnStatusEnum": "returns.choices.ReturnStatus",
+        "ReturnReasonEnum": "returns.choices.ReturnReason",
         "VoucherStatusEnum": "returns.choices.VoucherStatus",
         "VoucherSourceEnum": "returns.choices.VoucherSource",
         "VoucherTransactionKindEnum": "returns.choices.VoucherTransactionKind",

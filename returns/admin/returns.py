@@ -49,7 +49,7 @@ class AwaitingApprovalFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "awaiting":
-            return queryset.filter(status=ReturnStatus.REQUESTED).order_by("created_at", "id")
+            return queryset.filter(status=ReturnStatus.REQUESTED)
         return queryset
 
 
@@ -127,6 +127,12 @@ class ReturnRequestAdmin(BigTableAdmin, SimpleHistoryAdmin):
         "exchange_order",
     ]
     fields = readonly_fields
+
+    def get_ordering(self, request):
+        """The approval queue is worked oldest first; everything else reads newest first."""
+        if request.GET.get(AwaitingApprovalFilter.parameter_name) == "awaiting":
+            return ["created_at", "id"]
+        return super().get_ordering(request)
 
     def has_add_permission(self, request):
         return False

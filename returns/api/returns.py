@@ -3,6 +3,7 @@ them, and managers read the analytics; customers (`me/returns`) start and follow
 the drop-off code; `return-options` ranks the ways to send something back."""
 
 import datetime as dt
+from decimal import Decimal
 
 from django.urls import path
 from drf_spectacular.utils import extend_schema, extend_schema_field
@@ -209,7 +210,7 @@ class InspectItemSerializer(StrictSerializer):
     quantity = serializers.IntegerField(min_value=1, max_value=MAX_UNITS)
     grade = serializers.ChoiceField(choices=ItemGrade.choices)
     disposition = serializers.ChoiceField(choices=Disposition.choices)
-    recovered_value = serializers.DecimalField(**MONEY, min_value=0, default=0)
+    recovered_value = serializers.DecimalField(**MONEY, min_value=Decimal("0"), default=Decimal("0"))
 
 
 class InspectSerializer(StrictSerializer):
@@ -449,7 +450,9 @@ class MyReturnViewSet(CustomerScopedMixin, mixins.ListModelMixin, mixins.Retriev
 class ReturnOptionsQuerySerializer(StrictSerializer):
     latitude = _coordinate(90, help_text="Where the customer is: WGS 84 degrees, -90 to 90.")
     longitude = _coordinate(180, help_text="Where the customer is: WGS 84 degrees, -180 to 180.")
-    radius_km = serializers.DecimalField(max_digits=None, decimal_places=None, min_value=0.1, max_value=100, default=25)
+    radius_km = serializers.DecimalField(
+        max_digits=None, decimal_places=None, min_value=Decimal("0.1"), max_value=100, default=Decimal("25")
+    )
     limit = serializers.IntegerField(min_value=1, max_value=20, default=5)
 
 

@@ -22,7 +22,9 @@ from tests.factories import (
     TouchpointFactory,
     make_delivery,
     make_order,
+    make_paid_order,
     make_pickup,
+    make_return,
     make_shipment,
     make_voucher,
 )
@@ -51,7 +53,24 @@ def many(customer):
     for _ in range(3):  # enough rows of each orders table for an N+1 to show (1 row against 3)
         _fulfilment_rows()
         _voucher_rows(customer)
+        _return_rows(store)
     return customer
+
+
+def _return_rows(store):
+    """A return that went the whole way (lines, inspected items), and a return rule."""
+    from returns.models import ReturnRule
+    from returns.services.returns import return_inspect, return_receive, return_refund
+
+    admin = AssociateProfileFactory(home_location=store, user__roles=["admin"]).user
+    ReturnRule.objects.create(product=ProductFactory(), window_days=60)
+    request = make_return(order=make_paid_order(lines=[(ProductFactory(), 1, "20.00"), (ProductFactory(), 1, "5.00")]))
+    request = return_receive(actor=admin, return_request=request, location=store)
+    items = [
+        {"return_line": line, "quantity": 1, "grade": "new", "disposition": "restock", "recovered_value": 1}
+        for line in request.lines.all()
+    ]
+    return_refund(actor=admin, return_request=return_inspect(actor=admin, return_request=request, items=items))
 
 
 def _voucher_rows(customer):
@@ -111,6 +130,7 @@ API_LISTS = [
     "/api/v1/associates/",
     "/api/v1/notifications/",
     "/api/v1/vouchers/",
+    "/api/v1/returns/",
 ]
 
 
