@@ -919,12 +919,16 @@ def measure_queries(session_key: str, samples: dict[str, int]) -> tuple[dict, li
 
 def phases(client, path: str, order_id: int, repeat: int = 40) -> dict:
     """Medians over `repeat` runs in this process: the request's wall time and time waiting on SQL,
-    and the CPU of the whole request, of the ORM read (`selectors.order_detail().get()`: 12 queries
-    compiled, run and turned into models) and of the serializer (which runs the messages query)."""
+    and the CPU of the whole request, of the read the API does (`selectors.order_record().get()`:
+    on PostgreSQL one query whose JSON PostgreSQL builds) and of the hand-built representation
+    (`order_representation()`), and, for comparison, of the read and serializers the API used
+    before: the ORM's prefetch tree (`selectors.order_detail().get()`, 12 queries) and DRF's nested
+    serializers on it (which run the messages query)."""
     from django.db import connection
+    from rest_framework import serializers
 
     from orders import selectors
-    from orders.api.orders import OrderDetailOut
+    from orders.api.orders import OrderDetailOut, order_representation
 
     def median_ms(run, clock=time.process_time) -> float:
         spent = []
@@ -949,72 +953,19 @@ def phases(client, path: str, order_id: int, repeat: int = 40) -> dict:
 
     with connection.execute_wrapper(timed):
         wall = median_ms(request, time.perf_counter)
+    record = selectors.order_record().get(pk=order_id)
     order = selectors.order_detail().get(pk=order_id)
     return {
         "wall": wall,
         "waiting_on_sql": round(statistics.median(sql_ms), 2),
         "cpu": median_ms(lambda: client.get(path)),
-        "cpu_orm_read": median_ms(lambda: selectors.order_detail().get(pk=order_id)),
-        "cpu_serializer": median_ms(lambda: OrderDetailOut(order).data),
+        "cpu_read": median_ms(lambda: selectors.order_record().get(pk=order_id)),
+        "cpu_representation": median_ms(lambda: order_representation(record)),
+        "before_cpu_orm_read": median_ms(lambda: selectors.order_detail().get(pk=order_id)),
+        "before_cpu_drf_serializers": median_ms(
+            lambda: serializers.Serializer.to_representation(OrderDetailOut(), order)
+        ),
     }
-
-
-# What the ORM read would cost as one query: the detail's sections (not every field) built as JSON
-# by PostgreSQL, the way selectors.customer_record() builds the customer detail. Measured as a floor
-# for the README's "what would help"; the API does not use it.
-ONE_QUERY_SQL = """
-SELECT json_build_object(
-  'id', o.id, 'number', o.number, 'status', o.status, 'total', o.total, 'placed_at', o.placed_at,
-  'customer', json_build_object('id', c.id, 'number', c.number, 'name', c.given_name || ' ' || c.family_name),
-  'lines', (
-    SELECT json_agg(json_build_object(
-             'id', l.id, 'product', json_build_object('id', p.id, 'sku', p.sku, 'name', p.name),
-             'quantity', l.quantity, 'unit_price', l.unit_price, 'discount', l.discount, 'tax', l.tax,
-             'quantity_shipped', l.quantity_shipped, 'quantity_delivered', l.quantity_delivered) ORDER BY l.id)
-    FROM orders_orderline l JOIN core_product p ON p.id = l.product_id WHERE l.order_id = o.id),
-  'charges', (SELECT json_agg(ch ORDER BY ch.id) FROM orders_charge ch WHERE ch.order_id = o.id),
-  'shipments', (
-    SELECT json_agg(json_build_object(
-             'id', s.id, 'number', s.number, 'carrier', ca.name, 'status', s.status,
-             'lines', (SELECT json_agg(json_build_object('order_line', sl.order_line_id, 'quantity', sl.quantity)
-                                       ORDER BY sl.id)
-                       FROM orders_shipmentline sl WHERE sl.shipment_id = s.id),
-             'events', (SELECT json_agg(e) FROM (
-                          SELECT e.status, e.occurred_at, e.description, e.place FROM orders_trackingevent e
-                          WHERE e.shipment_id = s.id ORDER BY e.occurred_at DESC, e.id DESC LIMIT 20) e))
-           ORDER BY s.shipped_at DESC, s.id DESC)
-    FROM orders_shipment s JOIN orders_carrier ca ON ca.id = s.carrier_id WHERE s.order_id = o.id),
-  'deliveries', (
-    SELECT json_agg(json_build_object(
-             'id', d.id, 'number', d.number, 'status', d.status,
-             'lines', (SELECT json_agg(dl ORDER BY dl.id) FROM orders_deliveryline dl WHERE dl.delivery_id = d.id)))
-    FROM orders_delivery d WHERE d.order_id = o.id),
-  'pickups', (
-    SELECT json_agg(json_build_object(
-             'id', pk.id, 'number', pk.number, 'status', pk.status,
-             'lines', (SELECT json_agg(pl ORDER BY pl.id) FROM orders_pickupline pl WHERE pl.pickup_id = pk.id)))
-    FROM orders_pickup pk WHERE pk.order_id = o.id),
-  'messages', (
-    SELECT json_agg(m) FROM (
-      SELECT n.id, n.event, n.channel, n.subject, n.status, n.created_at, n.sent_at FROM core_notification n
-      WHERE n.order_number = o.number AND n.customer_id = o.customer_id
-      ORDER BY n.created_at DESC, n.id DESC LIMIT 50) m)
-)::text
-FROM orders_order o JOIN core_customer c ON c.id = o.customer_id
-WHERE o.id = %s"""
-
-
-def one_query_floor(database_url: str, order_id: int, repeat: int = 40) -> dict:
-    with psycopg.connect(database_url) as conn:
-        for _ in range(5):
-            conn.execute(ONE_QUERY_SQL, [order_id]).fetchone()
-        wall, cpu = [], []
-        for _ in range(repeat):
-            t0, c0 = time.perf_counter(), time.process_time()
-            conn.execute(ONE_QUERY_SQL, [order_id]).fetchone()
-            wall.append((time.perf_counter() - t0) * 1000)
-            cpu.append((time.process_time() - c0) * 1000)
-    return {"wall": round(statistics.median(wall), 2), "cpu_client": round(statistics.median(cpu), 2)}
 
 
 # --- HTTP load --------------------------------------------------------------------------------
@@ -1150,9 +1101,6 @@ def main(argv=None) -> int:
             f"  {name} (order {q['order_id']}): {q['queries']} queries ({q['auth_queries']} sign-in), "
             f"response {q['response']}, in process (ms) {q['in_process_ms']}"
         )
-    for name, q in queries.items():
-        q["one_json_query_floor_ms"] = one_query_floor(args.database_url, q["order_id"])
-        log(f"  {name}: the same sections as one JSON query: {q['one_json_query_floor_ms']} ms")
     constant = queries["one_line"]["queries"] == queries["forty_lines"]["queries"]
     if not constant:
         log("WARNING: the query count grows with the order's size")
