@@ -16,7 +16,6 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from core.errors import RuleViolation
-from core.money import quantize
 from orders.choices import DeliveryStatus, FulfilmentMethod, PickupStatus
 from orders.models import DeliveryLine, Order, OrderLine, PickupLine, ShipmentLine
 from orders.services.charges import units_value
@@ -129,6 +128,16 @@ def units_returned(line_ids, *, exclude_return=None) -> dict[int, int]:
     return dict(counted)
 
 
+def units_given_back(line_ids, *, exclude_return=None) -> dict[int, int]:
+    """Units of each order line that resolved returns have already given money back for."""
+    rows = ReturnLine.objects.filter(order_line__in=list(line_ids), return_request__status=ReturnStatus.RESOLVED)
+    if exclude_return is not None:
+        rows = rows.exclude(return_request=exclude_return)
+    return dict(
+        rows.values("order_line").annotate(units=Sum("quantity_received", default=0)).values_list("order_line", "units")
+    )
+
+
 def return_rate(customer, policy: ReturnPolicy, now=None) -> tuple[Decimal, int]:
     """Percent of the units the customer received in the policy's window that they sent back of
     their own choice (faults of the retailer do not count), and how many units they received."""
@@ -150,7 +159,7 @@ def return_rate(customer, policy: ReturnPolicy, now=None) -> tuple[Decimal, int]
     )
     if not received:
         return Decimal("0"), 0
-    return quantize(Decimal(returned) * 100 / received, "EUR"), received
+    return (Decimal(returned) * 100 / received).quantize(Decimal("0.01")), received
 
 
 def assess(*, order: Order, lines: list[dict], now=None, exclude_return=None) -> Assessment:

@@ -401,10 +401,11 @@ def return_refund(*, actor, return_request: ReturnRequest) -> ReturnRequest:
 
 def returned_value(request: ReturnRequest) -> Decimal:
     """The value of the units that arrived. Each line's units are valued after the units earlier
-    returns of that line took back, so a line returned in parts gives back exactly its amount."""
+    resolved returns of that line gave back, so a line returned in parts gives back exactly its
+    amount. Caller holds the order's lock (resolutions of one order's returns take turns)."""
     total = Decimal("0")
     lines = list(request.lines.select_related("order_line"))
-    earlier = policy.units_returned([line.order_line_id for line in lines], exclude_return=request)
+    earlier = policy.units_given_back([line.order_line_id for line in lines], exclude_return=request)
     for line in lines:
         received = line.quantity_received or 0
         before = earlier.get(line.order_line_id, 0)

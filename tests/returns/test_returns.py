@@ -256,6 +256,23 @@ def test_a_line_returned_in_parts_gives_back_exactly_its_amount(clerk, store):
     _reconciles(order, returned=given)
 
 
+def test_returns_of_one_line_open_at_once_and_resolved_out_of_order_still_give_back_its_amount(clerk, store):
+    order = make_paid_order(lines=[(ProductFactory(), 3, "10.00")])
+    order.lines.update(discount=Decimal("0.01"))
+    order.total = Decimal("29.99")
+    order.save(update_fields=["total"])
+    Charge.objects.filter(order=order).update(amount=Decimal("29.99"))
+    line = order.lines.get()
+    requests = [make_return(order=order, lines=[{"order_line": line, "quantity": 1, "reason": "other"}]) for _ in "abc"]
+    requests = [_received_and_inspected(request, clerk, store) for request in requests]
+
+    given = [return_refund(actor=clerk, return_request=request).refunded_amount for request in reversed(requests)]
+
+    assert given == [Decimal("10.00"), Decimal("9.99"), Decimal("10.00")]  # the units of 29.99, in turn
+    assert sum(given) == Decimal("29.99")
+    _reconciles(order, returned=sum(given))
+
+
 def test_store_credit_issues_a_voucher_with_the_policys_bonus(clerk, store):
     ReturnPolicy.objects.update(store_credit_bonus_percent=Decimal("10.00"))
     order = make_paid_order(lines=[(ProductFactory(), 1, "50.00")])
