@@ -6,6 +6,7 @@ app_name = "returns-pages"
 
 urlpatterns = [
     path("returns/", views.return_list, name="returns"),
+    path("returns/analytics/", views.return_analytics, name="analytics"),
     path("returns/<str:number>/", views.return_page, name="return"),
     path("returns/<str:number>/receive/", views.return_receive, name="receive"),
     path("returns/<str:number>/inspect/", views.return_inspect, name="inspect"),

@@ -3,6 +3,7 @@ resolve, and waiting for a decision) with a look-up by number, and a return's pa
 it is at: receive the parcel, inspect and dispose of each line, give the customer what they chose,
 or decide. Writes go through the same services as the API."""
 
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
 from django import forms
@@ -10,13 +11,15 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from core.errors import DomainError
+from core.models import Location
 from core.timezones import zone_or_utc
 from core.views import staff_required
 from returns import selectors
-from returns.choices import Disposition, ItemGrade, ReturnStatus
+from returns.choices import Disposition, ItemGrade, ReturnReason, ReturnStatus
 from returns.services import returns as services
 
 SHOWN = 50
@@ -64,6 +67,38 @@ def return_list(request):
         queues.append(("Waiting for a decision", waiting))
     queues = [(title, list(rows[:SHOWN])) for title, rows in queues]
     return render(request, "returns/return_list.html", {"location": location, "queues": queues, "term": term})
+
+
+class PeriodForm(forms.Form):
+    since = forms.DateField(label="From")
+    until = forms.DateField(label="Until (not included)")
+    location = forms.ModelChoiceField(queryset=Location.objects.order_by("name"), required=False, label="Location")
+
+    def clean(self):
+        data = super().clean()
+        since, until = data.get("since"), data.get("until")
+        if since and until and (until <= since or (until - since).days > 3 * 366):
+            raise forms.ValidationError("Choose a period that ends after it starts, of at most three years.")
+        return data
+
+
+@staff_required
+def return_analytics(request):
+    """The managers' figures for a period and location (the last 90 days by default)."""
+    _require(request.user, "returns.analytics_returnrequest")
+    today = timezone.localdate()
+    form = PeriodForm(request.GET or {"since": today - timedelta(days=90), "until": today + timedelta(days=1)})
+    figures = None
+    if form.is_valid():
+        data = form.cleaned_data
+        figures = selectors.returns_analytics(
+            since=datetime.combine(data["since"], time.min, tzinfo=UTC),
+            until=datetime.combine(data["until"], time.min, tzinfo=UTC),
+            location=data["location"],
+        )
+        for row in figures.by_reason:
+            row["label"] = ReturnReason(row["reason"]).label
+    return render(request, "returns/analytics.html", {"form": form, "figures": figures})
 
 
 class ReceiveForm(forms.Form):

@@ -104,3 +104,18 @@ def test_customers_and_signed_out_visitors_are_kept_out(client, customer):
     client.force_login(customer.user)
     assert client.get("/returns/").status_code == 403
     assert client.post(f"/returns/{request.number}/refund/").status_code == 403
+
+
+def test_managers_see_the_analytics_page_for_a_period_and_associates_do_not(client, manager, clerk):
+    order = make_paid_order(lines=[(ProductFactory(sku="LAMP-1"), 4, "10.00")])
+    make_return(order=order, lines=[{"order_line": order.lines.get(), "quantity": 1, "reason": "doesnt_fit"}])
+    client.force_login(manager)
+
+    page = client.get("/returns/analytics/").content.decode()
+    refused = client.get("/returns/analytics/", {"since": "2026-05-01", "until": "2026-04-01"}).content.decode()
+
+    assert "LAMP-1" in page and "25.00%" in page and "Doesn&#x27;t fit" in page
+    assert "ends after it starts" in refused
+    assert "Analytics" in client.get("/returns/").content.decode()
+    client.force_login(clerk)
+    assert client.get("/returns/analytics/").status_code == 403
