@@ -30,6 +30,19 @@ def transition_action(service, *, label: str, permission: str = "change"):
     return admin.action(description=label, permissions=[permission])(run)
 
 
+class ReadOnlyInline(admin.TabularInline):
+    """Rows a service wrote (lines, ledger entries): shown with their parent, never edited there."""
+
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 class EstimatedCountPaginator(Paginator):
     """On PostgreSQL, an unfiltered change list of a big table shows the planner's row estimate
     instead of running COUNT(*) over millions of rows; filtered lists count exactly."""

@@ -4,7 +4,7 @@ the same services as the API (actions below); derived figures and the ledger are
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from core.admin_tools import BigTableAdmin, transition_action
+from core.admin_tools import BigTableAdmin, ReadOnlyInline, transition_action
 from orders.models import (
     Carrier,
     Charge,
@@ -40,17 +40,6 @@ def cancel_delivery(delivery, *, actor, reason):
 
 def cancel_pickup(pickup, *, actor, reason):
     return pickup_cancel(actor=actor, pickup=pickup, reason=reason)
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class OrderLineInline(ReadOnlyInline):

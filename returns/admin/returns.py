@@ -9,7 +9,7 @@ from django.db.models import Count, Q
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
-from core.admin_tools import BigTableAdmin
+from core.admin_tools import BigTableAdmin, ReadOnlyInline
 from core.errors import DomainError
 from returns.choices import ReturnStatus
 from returns.models import InspectedItem, ReturnLine, ReturnPolicy, ReturnRequest, ReturnRule
@@ -21,17 +21,6 @@ HISTORY_SHOWN = 10
 
 class ReasonActionForm(ActionForm):
     reason = forms.CharField(required=False, max_length=500, help_text="Why: required to reject; the customer is told.")
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class ReturnLineInline(ReadOnlyInline):

@@ -96,16 +96,7 @@ def return_request_create(
         if assessment.flags:
             _notify(request, "return_requested")
         else:
-            request = transition_apply(
-                request,
-                "approve",
-                actor=None,
-                reason="Approved by the return policy",
-                extra_fields=["decided_by", "decided_at", "decision_reason"],
-                by=None,
-                at=now,
-                note="Approved by the return policy",
-            )
+            request = _decide(request, "approve", None, "Approved by the return policy", at=now)
             request.order = order
             _approved(request, None)
     return request
@@ -163,18 +154,23 @@ def return_approve(*, actor, return_request: ReturnRequest, reason: str = "") ->
     """A person approves a request the rules held back, within their approval limit."""
     check_approval_limit(actor, return_request.value, return_request.currency)
     with transaction.atomic():
-        request = transition_apply(
-            return_request,
-            "approve",
-            actor=actor,
-            reason=reason,
-            extra_fields=["decided_by", "decided_at", "decision_reason"],
-            by=actor,
-            at=timezone.now(),
-            note=reason[:500],
-        )
+        request = _decide(return_request, "approve", actor, reason)
         _approved(request, actor)
     return request
+
+
+def _decide(request: ReturnRequest, name: str, actor, reason: str, at=None) -> ReturnRequest:
+    """The approve or reject transition, recording who decided, when and why."""
+    return transition_apply(
+        request,
+        name,
+        actor=actor,
+        reason=reason,
+        extra_fields=["decided_by", "decided_at", "decision_reason"],
+        by=actor,
+        at=at or timezone.now(),
+        note=reason[:500],
+    )
 
 
 def _approved(request: ReturnRequest, actor) -> None:
@@ -189,16 +185,7 @@ def return_reject(*, actor, return_request: ReturnRequest, reason: str) -> Retur
     if not reason:
         raise RuleViolation("Say why the return is rejected; the customer is told.", code="reason_required")
     with transaction.atomic():
-        request = transition_apply(
-            return_request,
-            "reject",
-            actor=actor,
-            reason=reason,
-            extra_fields=["decided_by", "decided_at", "decision_reason"],
-            by=actor,
-            at=timezone.now(),
-            note=reason[:500],
-        )
+        request = _decide(return_request, "reject", actor, reason)
         _touchpoint(request, actor, f"Return {request.number} rejected: {reason}")
         _notify(request, "return_rejected", reason=reason)
     return request
