@@ -76,7 +76,6 @@ class VoucherAdmin(CodeSearchMixin, BigTableAdmin, SimpleHistoryAdmin):
     readonly_fields = [f.name for f in Voucher._meta.fields]
     inlines = [VoucherTransactionInline]
     actions = [transition_action(void_voucher, label="Void voucher (what is left is taken off)")]
-    date_hierarchy = None
 
     def has_add_permission(self, request):
         return False
