@@ -4,7 +4,7 @@ history; voiding goes through the same service as the API. The ledger itself is 
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from core.admin_tools import BigTableAdmin, transition_action
+from core.admin_tools import BigTableAdmin, ReadOnlyInline, transition_action
 from returns.models import Voucher, VoucherTransaction
 from returns.services.vouchers import code_formatted, voucher_void
 
@@ -14,11 +14,9 @@ def void_voucher(voucher, *, actor, reason):
     return voucher_void(actor=actor, voucher=voucher, reason=reason)
 
 
-class VoucherTransactionInline(admin.TabularInline):
+class VoucherTransactionInline(ReadOnlyInline):
     model = VoucherTransaction
     fk_name = "voucher"
-    extra = 0
-    can_delete = False
     fields = readonly_fields = [
         "kind",
         "amount",
@@ -34,12 +32,6 @@ class VoucherTransactionInline(admin.TabularInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("voucher", "order", "actor", "reverses__voucher")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class CodeSearchMixin:
