@@ -18,7 +18,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, Sum
+from django.db.models import Sum
 from django.utils import timezone
 
 from core.choices import Channel, LocationKind, TouchpointKind
@@ -28,6 +28,7 @@ from core.models import Inventory, Location
 from core.services.inventory import check_home_location, inventory_adjust
 from core.services.notifications import notify
 from core.services.timeline import touchpoint_record
+from core.sweeps import in_batches, next_batch
 from core.timezones import zone_or_utc
 from core.workflow import transition_apply
 from orders.choices import ChargeKind, FulfilmentMethod, PickupStatus
@@ -297,31 +298,14 @@ def pickups_sweep(*, now=None) -> dict:
 
 
 def claimable(queryset, after=None):
-    """The next batch of ready pickups of `queryset` in deadline order, after `after` (the last
-    batch's (expires_at, id)), to be locked by the sweep's transaction; rows another worker holds
-    are skipped (the next sweep takes them). Walking forward means a batch is never read twice, so
-    the sweep ends whatever happens to a row. On PostgreSQL the pickup_ready_expiry index serves it."""
-    queryset = queryset.filter(status=PickupStatus.READY)
-    if after is not None:
-        expires_at, pk = after
-        queryset = queryset.filter(Q(expires_at__gt=expires_at) | Q(expires_at=expires_at, pk__gt=pk))
-    return (
-        queryset.select_related("customer", "location", "order")
-        .select_for_update(skip_locked=True, of=("self",))
-        .order_by("expires_at", "id")[:SWEEP_BATCH]
-    )
+    """The next batch of ready pickups of `queryset` in deadline order, after `after` (see
+    `core.sweeps.next_batch`); on PostgreSQL the pickup_ready_expiry index serves it."""
+    ready = queryset.filter(status=PickupStatus.READY).select_related("customer", "location", "order")
+    return next_batch(ready, key="expires_at", size=SWEEP_BATCH, after=after)
 
 
 def _in_batches(queryset, handle) -> None:
-    """Claim `queryset` batch by batch, each in its own transaction, and `handle(batch)` inside it."""
-    after = None
-    while True:
-        with transaction.atomic():
-            batch = list(claimable(queryset, after))
-            if not batch:
-                return
-            after = (batch[-1].expires_at, batch[-1].pk)
-            handle(batch)
+    in_batches(lambda after: claimable(queryset, after), handle, key="expires_at")
 
 
 def _remind_due(now) -> int:

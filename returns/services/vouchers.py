@@ -14,7 +14,6 @@ from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
-from django.db.models import Q
 from django.db.transaction import atomic
 from django.utils import timezone
 
@@ -30,6 +29,7 @@ from core.errors import Conflict, DomainError, RuleViolation
 from core.money import quantize
 from core.services.notifications import notify
 from core.services.timeline import touchpoint_record
+from core.sweeps import in_batches, next_batch
 from core.timezones import zone_or_utc
 from core.workflow import allowed_transitions, transition_apply
 from orders.services.charges import charges_pay_by_voucher, charges_unpay_voucher, check_approval_limit
@@ -392,29 +392,14 @@ def vouchers_sweep(*, now=None) -> dict:
 
 
 def claimable(queryset, after=None):
-    """The next batch of active vouchers of `queryset` in expiry order after `after` (the last
-    batch's (expires_at, id)), locked for the caller's transaction; rows another worker holds are
-    skipped (the next sweep takes them)."""
-    queryset = queryset.filter(status=VoucherStatus.ACTIVE)
-    if after is not None:
-        expires_at, pk = after
-        queryset = queryset.filter(Q(expires_at__gt=expires_at) | Q(expires_at=expires_at, pk__gt=pk))
-    return (
-        queryset.select_related("customer")
-        .select_for_update(skip_locked=True, of=("self",))
-        .order_by("expires_at", "id")[:SWEEP_BATCH]
-    )
+    """The next batch of active vouchers of `queryset` in expiry order after `after` (see
+    `core.sweeps.next_batch`), along the voucher_active_expiry index."""
+    active = queryset.filter(status=VoucherStatus.ACTIVE).select_related("customer")
+    return next_batch(active, key="expires_at", size=SWEEP_BATCH, after=after)
 
 
 def _in_batches(queryset, handle) -> None:
-    after = None
-    while True:
-        with atomic():
-            batch = list(claimable(queryset, after))
-            if not batch:
-                return
-            after = (batch[-1].expires_at, batch[-1].pk)
-            handle(batch)
+    in_batches(lambda after: claimable(queryset, after), handle, key="expires_at")
 
 
 def _remind_due(now) -> int:
