@@ -1,7 +1,9 @@
 """The orders part of every demo customer's story: what they bought, and what followed each order
-(delivery or pickup, installation, training, alteration, complaints and goodwill vouchers, returns,
-surveys, reviews, likes, and the messages about them); for the app's demo customer, the scripted
-sofa-set story. Registered with `core.demo.registry`, told from each customer's own generator.
+(delivery or pickup, installation, training, alteration, complaints and goodwill vouchers, surveys,
+reviews, likes, and the messages about them); for the app's demo customer, the scripted sofa-set
+story. Registered with `core.demo.registry`, told from each customer's own generator. Returns, and
+the rows behind the vouchers told of here, are the returns app's step (`returns/demo.py`), which
+runs after this one and reads these orders.
 
 Shelf prices include VAT; an order's total is the sum of its lines, and each order has one purchase
 touchpoint linked to it, as the services keep them. (Order numbers come from the model's random
@@ -15,7 +17,7 @@ from decimal import Decimal
 from core.choices import Channel, LocationKind, TouchpointKind
 from core.demo import HISTORY_DAYS
 from core.demo.catalogue import APPLIANCES, FASHION, FURNITURE, category_of
-from core.demo.places import RETURNS_CENTRE, TIME_ZONES, WAREHOUSE, WEEKDAYS
+from core.demo.places import TIME_ZONES, WAREHOUSE, WEEKDAYS
 from core.demo.registry import customer_story
 from core.demo.staff import DEMO_AGENT, DEMO_ASSOCIATE, DEMO_MANAGER
 from core.demo.story import Story
@@ -55,16 +57,6 @@ ALTERATIONS = {
     "womenswear": ("hemmed 3 cm", "sleeves shortened 2 cm", "waist taken in 2 cm", "hem raised 4 cm"),
     "menswear": ("trousers hemmed 3 cm", "sleeves shortened 1.5 cm", "jacket taken in at the waist"),
     "textiles": ("shortened 6 cm to fit the rail", "hooks moved for a higher drop"),
-}
-RETURN_REASONS = {
-    "fashion": ("too small", "too large", "colour differs from the photos", "changed my mind", "fabric feels thin"),
-    "other": (
-        "doesn't fit the room",
-        "colour differs from the photos",
-        "changed my mind",
-        "arrived damaged",
-        "found a better fit elsewhere",
-    ),
 }
 COMPLAINTS = {
     "delivery": (
@@ -380,9 +372,6 @@ def _feedback(story: Story, order: Order, lines: list[OrderLine], arrived: datet
     rng = story.rng
     if rng.random() < (0.08 if delivered else 0.03):
         _complain(story, order, lines[0].product, arrived, "delivery" if delivered else "general")
-    returnable = [line for line in lines if line.product.returnable]
-    if returnable and rng.random() < 0.07:
-        _return(story, order, rng.choice(returnable), arrived)
     if rng.random() < 0.25:
         score = rng.choices(range(1, 11), (1, 1, 1, 2, 3, 5, 9, 14, 12, 10))[0]
         comment = rng.choice(SURVEY_COMMENTS)
@@ -435,30 +424,6 @@ def _complain(story: Story, order: Order, product: Product, after: datetime, top
         f"Complaint resolved: {rng.choice(RESOLUTIONS)}",
         associate=agent,
         **links,
-    )
-
-
-def _return(story: Story, order: Order, line: OrderLine, arrived: datetime) -> None:
-    rng, world = story.rng, story.world
-    product = line.product
-    reasons = RETURN_REASONS["fashion" if category_of(product) in FASHION else "other"]
-    when = story.at(arrived, rng.randint(1, max(1, min(product.return_window_days, 28) - 1)), 9, 18)
-    if rng.random() < 0.6:
-        location, channel, how = world.locations[story.home_store], Channel.STORE, "at the store"
-        associate = world.associate_for(rng, story.home_store)
-    else:
-        location, channel, how = world.locations[RETURNS_CENTRE], Channel.WEB, "by parcel at the returns centre"
-        associate = world.associate_for(rng, RETURNS_CENTRE, "returns_inspection")
-    story.add(
-        TouchpointKind.RETURN,
-        channel,
-        when,
-        f"Returned {product.name} ({rng.choice(reasons)}), received {how}; "
-        f"refund of {eur(line.amount)} to the original payment method",
-        associate=associate,
-        location=location,
-        product=product,
-        order_number=order.number,
     )
 
 
@@ -516,8 +481,6 @@ def _app_customer_story(orders: list[Order]) -> list[tuple]:
          "Answered the delivery survey: 7/10 — “Great sofa, shame about the missing piece”"),
         (40, "21:03", K.REVIEW, C.APP, None, None, "RV-SOF-1002", sofa,
          "Reviewed Oslo 3-piece modular sofa set: ★★★★☆ “Super comfy; the delivery hiccup was sorted quickly”"),
-        (31, "15:05", K.CREDIT_VOUCHER, C.APP, None, None, None, oven,
-         f"Goodwill voucher of €50.00 redeemed on order {oven.number}"),
         (27, "12:30", K.DELIVERY, C.APP, None, WAREHOUSE, "RV-APP-5002", oven,
          "Delivered the built-in combi-steam oven; signed for by Emma"),
         (27, "13:15", K.INSTALLATION, C.APP, DEMO_ASSOCIATE, "ST-AMS", "RV-APP-5002", oven,
@@ -533,22 +496,18 @@ def _app_customer_story(orders: list[Order]) -> list[tuple]:
          "Collected the trousers and coat at Ravelijn Locker Amsterdam Centraal; opened the locker with the app"),
         (6, "12:20", K.ALTERATION, C.STORE, DEMO_ASSOCIATE, "ST-AMS", "RV-WOM-8002", clothes,
          "Alteration booked for Wide-leg trousers, navy: hem raised 4 cm; ready in 3 days"),
-        (3, "12:45", K.RETURN, C.STORE, DEMO_ASSOCIATE, "ST-AMS", "RV-WOM-8001", clothes,
-         "Returned Wool-blend coat, camel (too large), received at the store; refund of €229.00 to the original "
-         "payment method"),
         (3, "16:30", K.NOTIFICATION, C.APP, None, "ST-AMS", "RV-WOM-8002", clothes,
          "Your altered Wide-leg trousers, navy are ready for collection at Ravelijn Amsterdam Zuid"),
         (2, "20:55", K.TESTIMONIAL, C.APP, None, None, None, None,
          "Testimonial submitted for publication: “The Amsterdam team turned a missing sofa piece into great "
          "service”"),
-        (1, "09:00", K.NOTIFICATION, C.APP, None, None, None, clothes,
-         "Your refund of €229.00 is on its way; expect it within 3 working days"),
     ]
     # fmt: on
 
 
 def _app_customer_orders(story: Story, batch: Batch) -> None:
-    """The sofa set with its missing module, the oven, the clothes: three orders and every touchpoint after them."""
+    """The sofa set with its missing module, the oven, the clothes: three orders and every touchpoint after
+    them but the returns app's (the goodwill voucher spent on the oven, the coat sent back)."""
     world = story.world
     orders = [_scripted_order(story, batch, *spec) for spec in APP_CUSTOMER_ORDERS]
     for days, clock, kind, channel, associate, location, sku, order, summary in _app_customer_story(orders):

@@ -56,7 +56,7 @@ DEMO_LOGINS = [
              ("assembly", "appliance_installation", "appliance_training"), "50.00", "E00001", demo_login=True),
     UserSpec(DEMO_AGENT, "Youssef", "El Amrani", Role.CUSTOMER_SERVICE, WAREHOUSE, (), "100.00", "E00002",
              demo_login=True),
-    UserSpec(DEMO_MANAGER, "Pieter", "Bakker", Role.MANAGER, "ST-AMS", ("returns_inspection",), "1000.00", "E00003",
+    UserSpec(DEMO_MANAGER, "Pieter", "Bakker", Role.MANAGER, "ST-AMS", ("returns_inspection",), "2500.00", "E00003",
              demo_login=True, is_staff=True),
     UserSpec(DEMO_ADMIN, "Anouk", "de Wit", Role.ADMIN, WAREHOUSE, (), "10000.00", "E00004", demo_login=True,
              is_staff=True, is_superuser=True),
@@ -92,7 +92,7 @@ TEAM = [
     ("Agnieszka", "Nowak", Role.ASSOCIATE, RETURNS_CENTRE, ("returns_inspection",)),
     ("Ruben", "Postma", Role.MANAGER, RETURNS_CENTRE, ("returns_inspection",)),
 ]
-APPROVAL_LIMITS = {Role.ASSOCIATE: "50.00", Role.CUSTOMER_SERVICE: "100.00", Role.MANAGER: "1000.00"}
+APPROVAL_LIMITS = {Role.ASSOCIATE: "50.00", Role.CUSTOMER_SERVICE: "100.00", Role.MANAGER: "2500.00"}
 
 
 def user_specs() -> list[UserSpec]:

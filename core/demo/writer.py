@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 from collections import Counter
+from collections.abc import Callable
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -54,6 +55,12 @@ class Batch:
         self.stories: list[Story] = []
         self._rows: dict[type[Model], list[Model]] = {}
         self._labels: dict[type[Model], str] = {}
+        self._after_write: list[Callable[[], None]] = []
+
+    def after_write(self, fill: Callable[[], None]) -> None:
+        """Call `fill()` once every row of the batch is written: for the rare link that needs the key of a
+        row written after it (a ledger entry naming a later table's row). Keep it to a few UPDATEs."""
+        self._after_write.append(fill)
 
     def rows(self, model: type[Model], label: str = "") -> list:
         """The list to append new `model` rows to. `label` names them in the summary; without one, uncounted."""
@@ -77,6 +84,8 @@ class Batch:
                 touchpoint.subject_id = subject.pk
             touchpoints.extend(story.touchpoints)
         bulk_create(Touchpoint, touchpoints)
+        for fill in self._after_write:
+            fill()
         for model, label in self._labels.items():
             if label:
                 counts[label] += len(self._rows[model])
