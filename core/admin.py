@@ -1,8 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from simple_history.admin import SimpleHistoryAdmin
 
-from core.admin_tools import BigTableAdmin
+from core.admin_tools import BigTableAdmin, HistoryAdmin
 from core.choices import Role
 from core.models import (
     AssociateProfile,
@@ -45,7 +44,7 @@ class SkillAdmin(admin.ModelAdmin):
 
 
 @admin.register(AssociateProfile)
-class AssociateProfileAdmin(SimpleHistoryAdmin):
+class AssociateProfileAdmin(HistoryAdmin):
     list_display = ["employee_code", "user", "home_location", "approval_limit", "approval_currency"]
     list_filter = ["home_location", "skills"]
     list_select_related = ["user", "home_location"]
@@ -71,7 +70,7 @@ class CustomerExternalIdInline(admin.TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(SimpleHistoryAdmin):
+class CustomerAdmin(HistoryAdmin):
     list_display = ["number", "given_name", "family_name", "email", "phone", "preferred_channel", "created_at"]
     list_filter = ["preferred_channel", "consent_email", "consent_sms", "consent_push", "language"]
     search_fields = ["=number", "=email", "=phone", "family_name"]
@@ -89,7 +88,7 @@ class CategoryAdmin(admin.ModelAdmin):
 
 
 @admin.register(Product)
-class ProductAdmin(SimpleHistoryAdmin):
+class ProductAdmin(HistoryAdmin):
     list_display = ["sku", "name", "category", "price", "currency", "returnable", "installable", "alterable"]
     list_filter = ["category", "returnable", "installable", "trainable", "alterable", "recyclable", "is_active"]
     list_select_related = ["category"]

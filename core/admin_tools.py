@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connection
 from django.utils.functional import cached_property
+from simple_history.admin import SimpleHistoryAdmin
 
 from core.errors import DomainError
 
@@ -28,6 +29,18 @@ def transition_action(service, *, label: str, permission: str = "change"):
 
     run.__name__ = service.__name__
     return admin.action(description=label, permissions=[permission])(run)
+
+
+class HistoryAdmin(SimpleHistoryAdmin):
+    """Change history to read, never to revert: restoring an old version would write the row
+    behind the services' back (a resolved return made inspected again, a spent voucher's balance
+    back), so the history pages answer POST with 403. SIMPLE_HISTORY_REVERT_DISABLED hides the
+    button; this closes the view itself."""
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method == "POST":
+            raise PermissionDenied("History is read-only; changes go through the services.")
+        return super().history_form_view(request, object_id, version_id, extra_context)
 
 
 class ReadOnlyInline(admin.TabularInline):

@@ -208,6 +208,9 @@ SPECTACULAR_SETTINGS = {
 # How long an Idempotency-Key is remembered before the periodic purge may drop it.
 IDEMPOTENCY_KEY_TTL = timedelta(hours=env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24))
 
+# Admin history is for reading: reverting would write rows behind the services (core.admin_tools.HistoryAdmin).
+SIMPLE_HISTORY_REVERT_DISABLED = True
+
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 # No broker: run tasks in-process so the embedded default works end to end.

@@ -2,9 +2,8 @@
 the same services as the API (actions below); derived figures and the ledger are read-only."""
 
 from django.contrib import admin
-from simple_history.admin import SimpleHistoryAdmin
 
-from core.admin_tools import BigTableAdmin, ReadOnlyInline, transition_action
+from core.admin_tools import BigTableAdmin, HistoryAdmin, ReadOnlyInline, transition_action
 from orders.models import (
     Carrier,
     Charge,
@@ -65,7 +64,7 @@ class ChargeInline(ReadOnlyInline):
 
 
 @admin.register(Order)
-class OrderAdmin(BigTableAdmin, SimpleHistoryAdmin):
+class OrderAdmin(BigTableAdmin, HistoryAdmin):
     """Orders come from tills, web shops and the API (services keep the total, the ledger and the
     status): here they are read, and only the promise may be corrected."""
 
@@ -163,7 +162,7 @@ class DeliveryLineInline(ReadOnlyInline):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(BigTableAdmin, SimpleHistoryAdmin):
+class DeliveryAdmin(BigTableAdmin, HistoryAdmin):
     list_display = ["number", "order", "customer", "window_start", "service", "status"]
     list_filter = ["status", "service"]
     list_select_related = ["order", "customer"]
@@ -178,7 +177,7 @@ class DeliveryAdmin(BigTableAdmin, SimpleHistoryAdmin):
 
 
 @admin.register(DeliveryException)
-class DeliveryExceptionAdmin(BigTableAdmin, SimpleHistoryAdmin):
+class DeliveryExceptionAdmin(BigTableAdmin, HistoryAdmin):
     """The queue, oldest first. Remedies (ship the rest, goodwill, free shipping) are given from
     the associate pages and the API, which ask for the amount or the new estimate."""
 
@@ -200,7 +199,7 @@ class PickupLineInline(ReadOnlyInline):
 
 
 @admin.register(Pickup)
-class PickupAdmin(BigTableAdmin, SimpleHistoryAdmin):
+class PickupAdmin(BigTableAdmin, HistoryAdmin):
     """Never shows the pickup code: only its customer may see it."""
 
     list_display = ["number", "order", "location", "status", "ready_at", "expires_at", "collected_at"]

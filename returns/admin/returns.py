@@ -7,9 +7,8 @@ from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.utils.html import format_html, format_html_join
-from simple_history.admin import SimpleHistoryAdmin
 
-from core.admin_tools import BigTableAdmin, ReadOnlyInline
+from core.admin_tools import BigTableAdmin, HistoryAdmin, ReadOnlyInline
 from core.errors import DomainError
 from returns.choices import ReturnStatus
 from returns.models import InspectedItem, ReturnLine, ReturnPolicy, ReturnRequest, ReturnRule
@@ -78,7 +77,7 @@ def reject(modeladmin, request, queryset):
 
 
 @admin.register(ReturnRequest)
-class ReturnRequestAdmin(BigTableAdmin, SimpleHistoryAdmin):
+class ReturnRequestAdmin(BigTableAdmin, HistoryAdmin):
     """Requests are made by the app, associates and agents; here they are decided and read."""
 
     list_display = ["number", "customer", "order", "value", "currency", "flags", "status", "resolution", "created_at"]
@@ -175,7 +174,7 @@ class InspectedItemAdmin(BigTableAdmin):
 
 
 @admin.register(ReturnPolicy)
-class ReturnPolicyAdmin(SimpleHistoryAdmin):
+class ReturnPolicyAdmin(HistoryAdmin):
     list_display = [
         "currency",
         "auto_approve_limit",
@@ -187,7 +186,7 @@ class ReturnPolicyAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(ReturnRule)
-class ReturnRuleAdmin(SimpleHistoryAdmin):
+class ReturnRuleAdmin(HistoryAdmin):
     list_display = ["__str__", "product", "category", "window_days", "final_sale"]
     list_filter = ["final_sale"]
     list_select_related = ["product", "category"]

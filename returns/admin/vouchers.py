@@ -2,9 +2,8 @@
 history; voiding goes through the same service as the API. The ledger itself is read-only."""
 
 from django.contrib import admin
-from simple_history.admin import SimpleHistoryAdmin
 
-from core.admin_tools import BigTableAdmin, ReadOnlyInline, transition_action
+from core.admin_tools import BigTableAdmin, HistoryAdmin, ReadOnlyInline, transition_action
 from returns.models import Voucher, VoucherTransaction
 from returns.services.vouchers import code_formatted, voucher_void
 
@@ -45,7 +44,7 @@ class CodeSearchMixin:
 
 
 @admin.register(Voucher)
-class VoucherAdmin(CodeSearchMixin, BigTableAdmin, SimpleHistoryAdmin):
+class VoucherAdmin(CodeSearchMixin, BigTableAdmin, HistoryAdmin):
     """Vouchers are issued by the API and the returns workflow (the service writes the ledger);
     here they are read and voided."""
 

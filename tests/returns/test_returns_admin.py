@@ -119,3 +119,23 @@ def test_the_policy_is_changed_in_the_admin_and_keeps_its_history(client, admin_
     assert policy.auto_approve_limit == Decimal("250.00")
     assert policy.history.first().auto_approve_limit == Decimal("250.00")  # the change is in its history
     assert _waiting("200.00").status == ReturnStatus.APPROVED
+
+
+def test_history_is_read_only_so_a_resolved_return_cannot_be_reverted(admin_site):
+    from returns.services.returns import return_inspect, return_receive, return_refund
+
+    store = LocationFactory()
+    clerk = AssociateProfileFactory(home_location=store, user__roles=["associate"]).user
+    request = make_return(order=make_paid_order(lines=[(ProductFactory(), 1, "40.00")]))
+    request = return_receive(actor=clerk, return_request=request, location=store)
+    item = {"return_line": request.lines.get(), "quantity": 1, "grade": "new", "disposition": "restock"}
+    request = return_refund(
+        actor=clerk,
+        return_request=return_inspect(actor=clerk, return_request=request, items=[{**item, "recovered_value": 0}]),
+    )
+    inspected = request.history.filter(status=ReturnStatus.INSPECTED).first()
+    url = f"/admin/returns/returnrequest/{request.pk}/history/{inspected.history_id}/"
+
+    assert admin_site.get(url).status_code == 200
+    assert admin_site.post(url, {}).status_code == 403
+    assert ReturnRequest.objects.get(pk=request.pk).status == ReturnStatus.RESOLVED
