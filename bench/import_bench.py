@@ -2,11 +2,13 @@
 
 Writes a JSON Lines file of N orders (1-4 lines each, a third paid at the till, the rest pending,
 customers and products taken from the benchmark database that bench/timeline_bench.py loads), then
-imports it the way the command does and prints JSON with the figure. The imported orders stay
-(they are the orders of bench/order_detail_bench.py); a second run imports new external ids.
+imports it the way the command does and prints JSON with the figure. The imported orders stay; a
+second run imports new external ids. Into the timeline bench's database (the default) they join
+bench/order_bench.py's orders, which that bench then reloads on its next run; a database of its
+own keeps them apart:
 
-    .venv/bin/python bench/timeline_bench.py --load-only      # once: customers and products
-    .venv/bin/python bench/import_bench.py --orders 200000
+    .venv/bin/python bench/timeline_bench.py --load-only --database-url postgres://postgres@127.0.0.1:5432/aftercare_import_bench
+    .venv/bin/python bench/import_bench.py --orders 200000 --database-url postgres://postgres@127.0.0.1:5432/aftercare_import_bench
 """
 
 import argparse
