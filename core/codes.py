@@ -36,15 +36,27 @@ def customer_number() -> str:
     return readable_code("C")
 
 
-def secret_code() -> str:
-    """A one-time secret a person reads out or types (a pickup code): 65 bits from `secrets`, too
-    many to guess at the rate the look-up endpoints allow, in Crockford base32 grouped by dashes."""
-    symbols = "".join(secrets.choice(CROCKFORD_ALPHABET) for _ in range(SECRET_CODE_LENGTH))
+def _grouped(symbols: str) -> str:
     groups, start = [], 0
     for size in SECRET_CODE_GROUPS:
         groups.append(symbols[start : start + size])
         start += size
     return "-".join(groups)
+
+
+def secret_code() -> str:
+    """A one-time secret a person reads out or types (a pickup code): 65 bits from `secrets`, too
+    many to guess at the rate the look-up endpoints allow, in Crockford base32 grouped by dashes."""
+    return _grouped("".join(secrets.choice(CROCKFORD_ALPHABET) for _ in range(SECRET_CODE_LENGTH)))
+
+
+def secret_code_formatted(text: str) -> str | None:
+    """What a person typed, as a stored code (XXXX-XXXX-XXXXX), or None when it cannot be one:
+    for looking a code up by equality (the column is unique and indexed)."""
+    symbols = secret_code_normalise(str(text))
+    if len(symbols) != SECRET_CODE_LENGTH or not set(symbols) <= set(CROCKFORD_ALPHABET):
+        return None
+    return _grouped(symbols)
 
 
 def secret_code_normalise(text: str) -> str:

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, F, Prefetch, Q, Sum
+from django.db.models import Count, F, OuterRef, Prefetch, Q, Subquery, Sum
 
 from orders.models import OrderLine
 from returns.choices import ACTIVE_RETURN_STATUSES, RETAILER_FAULT_REASONS, Disposition, ReturnStatus
@@ -14,9 +14,15 @@ TOP = 20
 
 
 def return_list():
-    return ReturnRequest.objects.select_related("order", "customer", "drop_off_location").annotate(
-        units=Sum("lines__quantity")
-    )
+    return ReturnRequest.objects.select_related("order", "customer", "drop_off_location")
+
+
+def return_list_with_units():
+    """The list with the units announced per return, summed per row (not by grouping the whole
+    list, which would aggregate every return before the page is cut)."""
+    lines = ReturnLine.objects.filter(return_request=OuterRef("pk")).values("return_request")
+    units = lines.annotate(n=Sum("quantity"))
+    return return_list().annotate(units=Subquery(units.values("n")))
 
 
 def return_detail():

@@ -47,7 +47,7 @@ def return_list(request):
     location = _home_location(request.user)
     queues = []
     if location is not None:
-        rows = selectors.return_list()
+        rows = selectors.return_list_with_units()
         queues = [
             (
                 "Expected here",
@@ -63,7 +63,7 @@ def return_list(request):
             ),
         ]
     if request.user.has_perm("returns.approve_returnrequest"):
-        waiting = selectors.return_list().filter(status=ReturnStatus.REQUESTED).order_by("created_at", "id")
+        waiting = selectors.return_list_with_units().filter(status=ReturnStatus.REQUESTED).order_by("created_at", "id")
         queues.append(("Waiting for a decision", waiting))
     queues = [(title, list(rows[:SHOWN])) for title, rows in queues]
     return render(request, "returns/return_list.html", {"location": location, "queues": queues, "term": term})

@@ -39,14 +39,14 @@ class IsStaffOrCustomer(BasePermission):
         return True
 
 
-def _coordinate(limit: int, **kwargs):
+def coordinate_field(limit: int, **kwargs):
     # Any precision: phones send doubles with 15 digits; the range check is what matters.
     return serializers.DecimalField(max_digits=None, decimal_places=None, min_value=-limit, max_value=limit, **kwargs)
 
 
 class FulfilmentQuerySerializer(StrictSerializer):
-    latitude = _coordinate(90, help_text="Where the order goes: WGS 84 degrees, -90 to 90.")
-    longitude = _coordinate(180, help_text="Where the order goes: WGS 84 degrees, -180 to 180.")
+    latitude = coordinate_field(90, help_text="Where the order goes: WGS 84 degrees, -90 to 90.")
+    longitude = coordinate_field(180, help_text="Where the order goes: WGS 84 degrees, -180 to 180.")
     order_value = serializers.DecimalField(
         max_digits=12,
         decimal_places=2,

@@ -5,6 +5,7 @@ rows, "pending charges" the pending ones, both plain sums. Every service here ke
 checked by the tests through shipments, cancellations, refunds, vouchers and credits:
 
     past + pending == total - value of cancelled units - goodwill and free-shipping credits
+                            - value given back for returned units (refund, store credit, exchange)
 
 Captures take from the authorisation hold (+x settled, -x pending); cancelled units release the
 hold first and refund settled money for the rest. All of it runs under the order's row lock, so
@@ -143,7 +144,8 @@ def charges_unpay_voucher(*, order: Order, amount: Decimal, reference: str, acto
     """Undo `charges_pay_by_voucher` (the voucher redemption was reversed): the redemption is
     taken back and the hold restored, so the order is owed by its card again. Refused when the
     order's payments were refunded meanwhile (giving the voucher its money back too would pay the
-    customer twice). Caller holds the order's lock."""
+    customer twice), and when everything has shipped (no capture would ever take the restored
+    hold). Caller holds the order's lock."""
     paid_by_voucher = sum(
         order.charges.filter(kind=ChargeKind.VOUCHER_REDEMPTION, reference=reference).values_list("amount", flat=True),
         ZERO,
@@ -157,6 +159,12 @@ def charges_unpay_voucher(*, order: Order, amount: Decimal, reference: str, acto
         raise RuleViolation(
             f"Order {order.number}'s payments were refunded already; the voucher payment cannot be reversed.",
             code="refund_exceeds_paid",
+        )
+    if all(line.quantity_shipped >= line.active_quantity for line in order.lines.all()):
+        # the hold would be restored on an order with nothing left to capture: a debt nobody collects
+        raise Conflict(
+            f"Everything on order {order.number} has shipped and been charged; the voucher payment stands.",
+            code="order_fully_captured",
         )
     note = (note or "voucher redemption reversed")[:300]
     row = _append(
@@ -221,6 +229,13 @@ def charges_return(*, order: Order, kind: str, amount: Decimal, actor, note: str
             code="refund_exceeds_paid",
         )
     return _append(order, kind, -amount, settled=RETURN_KINDS[kind], actor=actor, note=note[:300])
+
+
+def voucher_share_left(order: Order) -> Decimal:
+    """What credit vouchers paid for the order and no return has given back as store credit yet.
+    Returns give this share back first, as store credit: voucher money never leaves as cash."""
+    rows = Charge.objects.filter(order=order, kind__in=[ChargeKind.VOUCHER_REDEMPTION, ChargeKind.STORE_CREDIT])
+    return max(sum(rows.values_list("amount", flat=True), ZERO), ZERO)
 
 
 def charges_free_shipping(*, order: Order, actor, note: str) -> Charge:

@@ -4,8 +4,9 @@ history; voiding goes through the same service as the API. The ledger itself is 
 from django.contrib import admin
 
 from core.admin_tools import BigTableAdmin, HistoryAdmin, ReadOnlyInline, transition_action
+from core.codes import secret_code_formatted
 from returns.models import Voucher, VoucherTransaction
-from returns.services.vouchers import code_formatted, voucher_void
+from returns.services.vouchers import voucher_void
 
 
 # Admin actions call services as service(obj, actor=..., reason=...): this adapter names the object.
@@ -37,7 +38,7 @@ class CodeSearchMixin:
     """A code may be typed as the customer reads it: lower case, without dashes, O for 0."""
 
     def get_search_results(self, request, queryset, search_term):
-        formatted = code_formatted(search_term) if search_term else None
+        formatted = secret_code_formatted(search_term) if search_term else None
         if formatted:
             return queryset.filter(**{self.code_lookup: formatted}), False
         return super().get_search_results(request, queryset, search_term)
@@ -51,7 +52,7 @@ class VoucherAdmin(CodeSearchMixin, BigTableAdmin, HistoryAdmin):
     code_lookup = "code"
     list_display = [
         "id",
-        "code",
+        "masked_code",
         "customer",
         "status",
         "source",
@@ -67,6 +68,11 @@ class VoucherAdmin(CodeSearchMixin, BigTableAdmin, HistoryAdmin):
     readonly_fields = [f.name for f in Voucher._meta.fields]
     inlines = [VoucherTransactionInline]
     actions = [transition_action(void_voucher, label="Void voucher (what is left is taken off)")]
+
+    @admin.display(description="code")
+    def masked_code(self, voucher):
+        """The change list shows the last four symbols; the full code is on the voucher's page."""
+        return "••••-••••-•" + voucher.code[-4:]
 
     def has_add_permission(self, request):
         return False

@@ -5,6 +5,7 @@ the drop-off code; `return-options` ranks the ways to send something back."""
 import datetime as dt
 from decimal import Decimal
 
+from django.http import Http404
 from django.urls import path
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
@@ -15,11 +16,13 @@ from rest_framework.views import APIView
 
 from core.api.base import StaffViewSetMixin, StrictSerializer
 from core.api.pagination import NewestFirstPagination
+from core.api.throttling import SecretLookupThrottle
 from core.api.views import IDEMPOTENCY_KEY, CustomerScopedMixin
 from core.choices import Channel
+from core.codes import secret_code_formatted
 from core.models import Location, Product
 from core.workflow import allowed_transitions, transition_history
-from orders.api.fulfillment import IsStaffOrCustomer, _coordinate
+from orders.api.fulfillment import IsStaffOrCustomer, coordinate_field
 from orders.models import Order
 from returns import selectors
 from returns.choices import Disposition, ItemGrade, Resolution, ReturnMethod, ReturnReason, ReturnStatus
@@ -63,7 +66,9 @@ class InspectedItemSerializer(serializers.Serializer):
     inspected_at = serializers.DateTimeField()
 
 
-class ReturnLineSerializer(serializers.Serializer):
+class MyReturnLineSerializer(serializers.Serializer):
+    """A line as its customer sees it: what they sent and what arrived (not what it recovered)."""
+
     id = serializers.IntegerField()
     order_line = serializers.IntegerField(source="order_line_id")
     product = ReturnProductSerializer(source="order_line.product")
@@ -74,6 +79,9 @@ class ReturnLineSerializer(serializers.Serializer):
     quantity_received = serializers.IntegerField(allow_null=True)
     discrepancy = serializers.IntegerField(allow_null=True, help_text="Received minus announced, once counted")
     exchange_product = ReturnProductSerializer(allow_null=True)
+
+
+class ReturnLineSerializer(MyReturnLineSerializer):
     inspections = InspectedItemSerializer(many=True)
 
 
@@ -140,16 +148,21 @@ class MyReturnSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=ReturnStatus.choices)
     method = serializers.ChoiceField(choices=ReturnMethod.choices)
     drop_off_location = ReturnPlaceSerializer(allow_null=True)
-    drop_off_code = serializers.CharField(allow_null=True, help_text="Show it (or its QR code) at the drop-off")
+    drop_off_code = serializers.SerializerMethodField(
+        help_text="Show it (or its QR code) at the drop-off; only while the return is approved and on its way"
+    )
     resolution = serializers.ChoiceField(choices=Resolution.choices)
     currency = serializers.CharField()
     value = serializers.DecimalField(**MONEY)
     decision_reason = serializers.CharField()
-    lines = ReturnLineSerializer(many=True)
+    lines = MyReturnLineSerializer(many=True)
     created_at = serializers.DateTimeField()
     received_at = serializers.DateTimeField(allow_null=True)
     resolved_at = serializers.DateTimeField(allow_null=True)
     refunded_amount = serializers.DecimalField(**MONEY, allow_null=True)
+
+    def get_drop_off_code(self, obj) -> str | None:
+        return obj.drop_off_code if obj.status == ReturnStatus.APPROVED else None
 
 
 # --- input ------------------------------------------------------------------------------------
@@ -214,11 +227,21 @@ class InspectItemSerializer(StrictSerializer):
 
 
 class InspectSerializer(StrictSerializer):
-    items = serializers.ListField(child=InspectItemSerializer(), min_length=1, max_length=MAX_LINES)
+    items = serializers.ListField(
+        child=InspectItemSerializer(),
+        max_length=MAX_LINES,
+        help_text="Every unit that arrived, graded; empty when nothing arrived.",
+    )
 
 
 class EmptySerializer(StrictSerializer):
     pass
+
+
+class DropOffLookupSerializer(StrictSerializer):
+    code = serializers.CharField(
+        max_length=40, help_text="The code behind the customer's QR code; case and dashes do not matter"
+    )
 
 
 class AnalyticsQuerySerializer(StrictSerializer):
@@ -300,10 +323,11 @@ class ReturnViewSet(
         "inspect": "returns.change_returnrequest",
         "refund": "returns.change_returnrequest",
         "analytics": "returns.analytics_returnrequest",
+        "lookup": "returns.view_returnrequest",
     }
 
     def get_queryset(self):
-        return selectors.return_list() if self.action == "list" else selectors.return_detail()
+        return self.restrict(selectors.return_list() if self.action == "list" else selectors.return_detail())
 
     def get_serializer_class(self):
         return ReturnSerializer if self.action == "list" else ReturnDetailSerializer
@@ -368,6 +392,25 @@ class ReturnViewSet(
         """Give the customer what they chose: refund, credit voucher or exchange (Idempotency-Key required)."""
         self._input(EmptySerializer)
         return self._detail(services.return_refund(actor=request.user, return_request=self.get_object()))
+
+    def get_throttles(self):
+        throttles = super().get_throttles()
+        if self.action == "lookup":  # it looks a secret up: guessing must stay hopeless
+            throttles.append(SecretLookupThrottle())
+        return throttles
+
+    @extend_schema(request=DropOffLookupSerializer, responses=ReturnDetailSerializer)
+    @action(detail=False, methods=["post"])
+    def lookup(self, request):
+        """The approved return a label-free drop-off code belongs to, for the point or kiosk that
+        takes the parcel (rate limited; an unknown code, or one no longer valid: 404)."""
+        serializer = DropOffLookupSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        code = secret_code_formatted(serializer.validated_data["code"])
+        found = self.get_queryset().filter(drop_off_code=code, status=ReturnStatus.APPROVED).first() if code else None
+        if found is None:
+            raise Http404("No return on its way has that code.")
+        return self._detail(found)
 
     @extend_schema(parameters=[AnalyticsQuerySerializer], responses=AnalyticsSerializer)
     @action(detail=False, methods=["get"])
@@ -448,8 +491,8 @@ class MyReturnViewSet(CustomerScopedMixin, mixins.ListModelMixin, mixins.Retriev
 
 
 class ReturnOptionsQuerySerializer(StrictSerializer):
-    latitude = _coordinate(90, help_text="Where the customer is: WGS 84 degrees, -90 to 90.")
-    longitude = _coordinate(180, help_text="Where the customer is: WGS 84 degrees, -180 to 180.")
+    latitude = coordinate_field(90, help_text="Where the customer is: WGS 84 degrees, -90 to 90.")
+    longitude = coordinate_field(180, help_text="Where the customer is: WGS 84 degrees, -180 to 180.")
     radius_km = serializers.DecimalField(
         max_digits=None, decimal_places=None, min_value=Decimal("0.1"), max_value=100, default=Decimal("25")
     )

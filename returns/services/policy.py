@@ -138,6 +138,15 @@ def units_given_back(line_ids, *, exclude_return=None) -> dict[int, int]:
     )
 
 
+def returned_units_value(line: OrderLine, units: int, *, given_back: int, currency: str) -> Decimal:
+    """What `units` more returned units of `line` are worth. Cancelled units took the line's first
+    units' value (`orders.services.charges.units_value`), earlier resolved returns the next ones;
+    these units come after both, so a line cancelled and returned in parts gives back exactly its
+    amount and never a cent more."""
+    start = line.quantity_cancelled + given_back
+    return units_value(line, start + units, currency) - units_value(line, start, currency)
+
+
 def return_rate(customer, policy: ReturnPolicy, now=None) -> tuple[Decimal, int]:
     """Percent of the units the customer received in the policy's window that they sent back of
     their own choice (faults of the retailer do not count), and how many units they received."""
@@ -172,6 +181,7 @@ def assess(*, order: Order, lines: list[dict], now=None, exclude_return=None) ->
     terms = terms_for(line.product for line in order_lines)
     arrived = delivered_on(order, [line.pk for line in order_lines])
     returned = units_returned([line.pk for line in order_lines], exclude_return=exclude_return)
+    given_back = units_given_back([line.pk for line in order_lines], exclude_return=exclude_return)
     refusals, values = [], {}
     for item in lines:
         line, quantity = item["order_line"], item["quantity"]
@@ -204,7 +214,9 @@ def assess(*, order: Order, lines: list[dict], now=None, exclude_return=None) ->
                 f" ({returned.get(line.pk, 0)} already returned or on their way back).",
             )
             continue
-        values[line.pk] = units_value(line, quantity, order.currency)
+        values[line.pk] = returned_units_value(
+            line, quantity, given_back=given_back.get(line.pk, 0), currency=order.currency
+        )
     if refusals:
         raise RuleViolation(
             "This return cannot be accepted: " + " ".join(r["detail"] for r in refusals),

@@ -24,7 +24,7 @@ from core.services.timeline import touchpoint_record
 from core.workflow import transition_apply
 from orders.choices import ChargeKind
 from orders.models import Order, OrderLine
-from orders.services.charges import charges_return, check_approval_limit, units_value
+from orders.services.charges import charges_return, check_approval_limit, voucher_share_left
 from orders.services.orders import PAYMENT_KINDS, order_create, order_lock
 from returns.choices import (
     DROP_OFF_KINDS,
@@ -35,6 +35,7 @@ from returns.choices import (
 )
 from returns.models import InspectedItem, ReturnLine, ReturnRequest
 from returns.services import policy
+from returns.services.vouchers import voucher_issue
 
 MAX_LINES = 200
 
@@ -68,7 +69,6 @@ def return_request_create(
             channel=channel,
             method=method,
             drop_off_location=drop_off_location,
-            drop_off_code=secret_code() if method in LABEL_FREE_METHODS else None,
             resolution=resolution,
             currency=order.currency,
             value=assessment.value,
@@ -174,16 +174,23 @@ def _decide(request: ReturnRequest, name: str, actor, reason: str, at=None) -> R
 
 
 def _approved(request: ReturnRequest, actor) -> None:
+    """What follows an approval: a label-free drop-off gets its code now (a request still waiting,
+    rejected or cancelled has none to misuse), the timeline and the customer's instructions."""
+    if request.method in LABEL_FREE_METHODS:
+        request.drop_off_code = secret_code()
+        request.save(update_fields=["drop_off_code"])
     how = request.get_method_display().lower()
     _touchpoint(request, actor, f"Return {request.number} approved: {how}")
     _notify(request, "return_approved", secrets=[request.drop_off_code] if request.drop_off_code else ())
 
 
 def return_reject(*, actor, return_request: ReturnRequest, reason: str) -> ReturnRequest:
-    """Refuse a request, saying why; the customer is told the reason."""
+    """Refuse a request, saying why; the customer is told the reason. Like an approval, a decision
+    on a request above the actor's approval limit is a manager's."""
     reason = (reason or "").strip()
     if not reason:
         raise RuleViolation("Say why the return is rejected; the customer is told.", code="reason_required")
+    check_approval_limit(actor, return_request.value, return_request.currency)  # deciding either way
     with transaction.atomic():
         request = _decide(return_request, "reject", actor, reason)
         _touchpoint(request, actor, f"Return {request.number} rejected: {reason}")
@@ -192,10 +199,13 @@ def return_reject(*, actor, return_request: ReturnRequest, reason: str) -> Retur
 
 
 def return_cancel(*, actor, return_request: ReturnRequest, reason: str = "") -> ReturnRequest:
-    """The customer (or staff for them) calls the return off before it arrives."""
+    """The customer (or staff for them) calls the return off before it arrives; when staff do, the
+    customer is told (their drop-off code no longer works)."""
     with transaction.atomic():
         request = transition_apply(return_request, "cancel", actor=actor, reason=reason)
         _touchpoint(request, actor, f"Return {request.number} cancelled{': ' + reason if reason else ''}")
+        if actor is None or getattr(actor, "customer", None) is None:  # the customer knows what they did
+            _notify(request, "return_cancelled", reason=reason)
     return request
 
 
@@ -204,8 +214,9 @@ def return_cancel(*, actor, return_request: ReturnRequest, reason: str = "") -> 
 
 def return_receive(*, actor, return_request: ReturnRequest, location: Location, lines=None) -> ReturnRequest:
     """Record what arrived at `location`: `lines` [{"return_line": ReturnLine or id,
-    "quantity_received": n}] (default: as announced). A count that differs from the request is
-    kept beside it; more than the customer may still return is refused."""
+    "quantity_received": n}] (default: as announced). Fewer than announced is kept beside the
+    request; more is refused (the approval covered what was announced: extra units are a new
+    return, held to the policy and its approval again)."""
     check_home_location(actor, location.pk, "Associates receive returns at their home location only.")
     with transaction.atomic():
         request = transition_apply(
@@ -220,14 +231,13 @@ def return_receive(*, actor, return_request: ReturnRequest, location: Location, 
         return_lines = {line.pk: line for line in request.lines.select_related("order_line__product")}
         counts = _counts(return_lines, lines)
         order = order_lock(request.order_id)
-        already = policy.units_returned([line.order_line_id for line in return_lines.values()], exclude_return=request)
         for line_id, received in counts.items():
             line = return_lines[line_id]
-            most = policy.units_delivered(order, line.order_line) - already.get(line.order_line_id, 0)
-            if received > most:
+            if received > line.quantity:
                 raise RuleViolation(
-                    f"{line.order_line.product.name}: at most {most} unit(s) can come back, not {received}.",
-                    code="more_than_returnable",
+                    f"{line.order_line.product.name}: {line.quantity} unit(s) were announced and approved, not "
+                    f"{received}; the customer starts a new return for the others.",
+                    code="more_than_announced",
                     return_line=line_id,
                 )
             line.quantity_received = received
@@ -336,10 +346,16 @@ def _restock(request: ReturnRequest, rows: list[InspectedItem]) -> None:
 def return_refund(*, actor, return_request: ReturnRequest) -> ReturnRequest:
     """Give the customer what they chose for the units that arrived: a refund to the original
     payment (pending until the processor confirms it), a credit voucher (with the policy's bonus),
-    or a replacement order whose price difference is charged or refunded. The ledger of the
-    returned order says where the money went; nothing is given twice (the transition is once)."""
-    from returns.services.vouchers import voucher_issue
-
+    or a replacement order whose price difference is charged or refunded. Money a credit voucher
+    paid goes back as store credit, never to a card and never with a bonus (`_money_back`). The
+    ledger of the returned order says where the money went; nothing is given twice (the
+    transition is once)."""
+    if return_request.received_location_id is not None:
+        check_home_location(
+            actor,
+            return_request.received_location_id,
+            "Associates resolve returns received at their home location only.",
+        )
     with transaction.atomic():
         request = ReturnRequest.objects.select_for_update().get(pk=return_request.pk)
         order = order_lock(request.order_id)
@@ -354,50 +370,66 @@ def return_refund(*, actor, return_request: ReturnRequest) -> ReturnRequest:
             amount=value,
         )
         request.order = order
-        note = f"Return {request.number}"
         context = {"amount": value}
-        if request.resolution == Resolution.REFUND:
-            if value:
-                charges_return(order=order, kind=ChargeKind.REFUND, amount=value, actor=actor, note=note)
-            summary = f"Return {request.number} refunded: {_money(value, request)}"
-        elif request.resolution == Resolution.STORE_CREDIT:
-            voucher = None
-            if value:
-                charges_return(order=order, kind=ChargeKind.STORE_CREDIT, amount=value, actor=actor, note=note)
-                voucher = voucher_issue(
-                    actor=actor,
-                    customer=order.customer,
-                    amount=with_bonus(value, request.currency),
-                    currency=request.currency,
-                    source=VoucherSource.RETURN,
-                    return_request=request,
-                    order=order,
-                    note=note,
-                    check_limit=False,
-                )
-            context["voucher_amount"] = voucher.initial_amount if voucher else value
-            summary = f"Return {request.number} credited: voucher of {_money(context['voucher_amount'], request)}"
-        else:
-            replacement, difference = _exchange(request, order, value, actor)
-            context.update(exchange_order=replacement.number if replacement else "", difference=difference)
+        if request.resolution == Resolution.EXCHANGE:
+            replacement, difference, back = _exchange(request, order, value, actor)
+            context.update(exchange_order=replacement.number if replacement else "", difference=difference, **back)
             summary = f"Return {request.number} exchanged" + (f" for order {replacement.number}" if replacement else "")
+        else:
+            back = _money_back(request, order, value, actor, as_credit=request.resolution == Resolution.STORE_CREDIT)
+            context.update(back)
+            summary = f"Return {request.number} " + (
+                f"credited: voucher of {_money(back['voucher_amount'], request)}"
+                if request.resolution == Resolution.STORE_CREDIT
+                else f"refunded: {_money(value, request)}"
+            )
         _touchpoint(request, actor, summary)
         _notify(request, "return_refunded", **context)
     return request
 
 
+def _money_back(request: ReturnRequest, order: Order, amount: Decimal, actor, *, as_credit: bool) -> dict:
+    """Give `amount` of the returned order's money back. The share credit vouchers paid and that
+    no earlier return gave back comes first, as a new voucher at face value; the rest goes to the
+    original payment, or, for store credit, onto the voucher with the policy's bonus. Returns what
+    the message says: refunded to the payment, and the voucher's amount (0 when none)."""
+    share = min(amount, voucher_share_left(order))
+    rest = amount - share
+    note = f"Return {request.number}"
+    credit = share + (rest if as_credit else Decimal("0"))
+    if credit:
+        charges_return(order=order, kind=ChargeKind.STORE_CREDIT, amount=credit, actor=actor, note=note)
+    if rest and not as_credit:
+        charges_return(order=order, kind=ChargeKind.REFUND, amount=rest, actor=actor, note=note)
+    voucher_amount = share + (with_bonus(rest, request.currency) if as_credit else Decimal("0"))
+    if voucher_amount:
+        voucher_issue(
+            actor=actor,
+            customer=order.customer,
+            amount=voucher_amount,
+            currency=request.currency,
+            source=VoucherSource.RETURN,
+            return_request=request,
+            order=order,
+            note=note,
+            check_limit=False,  # the return's approval capped its value; the bonus is the policy's
+        )
+    return {"refunded": Decimal("0") if as_credit else rest, "voucher_amount": voucher_amount}
+
+
 def returned_value(request: ReturnRequest) -> Decimal:
-    """The value of the units that arrived. Each line's units are valued after the units earlier
-    resolved returns of that line gave back, so a line returned in parts gives back exactly its
-    amount. Caller holds the order's lock (resolutions of one order's returns take turns)."""
+    """The value of the units that arrived, each line's valued after its cancelled units and what
+    earlier resolved returns gave back (`policy.returned_units_value`). Caller holds the order's
+    lock, so resolutions of one order's returns take turns."""
     total = Decimal("0")
     lines = list(request.lines.select_related("order_line"))
     earlier = policy.units_given_back([line.order_line_id for line in lines], exclude_return=request)
     for line in lines:
-        received = line.quantity_received or 0
-        before = earlier.get(line.order_line_id, 0)
-        total += units_value(line.order_line, before + received, request.currency) - units_value(
-            line.order_line, before, request.currency
+        total += policy.returned_units_value(
+            line.order_line,
+            line.quantity_received or 0,
+            given_back=earlier.get(line.order_line_id, 0),
+            currency=request.currency,
         )
     return total
 
@@ -422,7 +454,7 @@ def _exchange(request: ReturnRequest, order: Order, value: Decimal, actor):
         if line.quantity_received and line.exchange_product_id
     ]
     if not lines:  # nothing arrived: nothing to replace
-        return None, Decimal("0")
+        return None, Decimal("0"), {"refunded": Decimal("0"), "voucher_amount": Decimal("0")}
     total = quantize(sum((line["quantity"] * line["unit_price"] for line in lines), Decimal("0")), order.currency)
     carried = min(value, total)
     note = f"Return {request.number}"
@@ -432,8 +464,9 @@ def _exchange(request: ReturnRequest, order: Order, value: Decimal, actor):
         charges_return(order=order, kind=ChargeKind.EXCHANGE, amount=carried, actor=actor, note=note)
     if total > carried:
         payments.append({"kind": ChargeKind.AUTHORISATION, "amount": total - carried, "reference": ""})
+    back = {"refunded": Decimal("0"), "voucher_amount": Decimal("0")}
     if value > total:
-        charges_return(order=order, kind=ChargeKind.REFUND, amount=value - total, actor=actor, note=note)
+        back = _money_back(request, order, value - total, actor, as_credit=False)
     replacement = order_create(
         actor=actor,
         customer=order.customer,
@@ -447,7 +480,7 @@ def _exchange(request: ReturnRequest, order: Order, value: Decimal, actor):
     )
     request.exchange_order = replacement
     request.save(update_fields=["exchange_order"])
-    return replacement, total - value
+    return replacement, total - value, back
 
 
 # --- what the timeline and the messages say ---------------------------------------------------

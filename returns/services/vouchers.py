@@ -18,13 +18,7 @@ from django.db.transaction import atomic
 from django.utils import timezone
 
 from core.choices import Channel, Role, TouchpointKind
-from core.codes import (
-    CROCKFORD_ALPHABET,
-    SECRET_CODE_GROUPS,
-    SECRET_CODE_LENGTH,
-    secret_code,
-    secret_code_normalise,
-)
+from core.codes import secret_code, secret_code_formatted
 from core.errors import Conflict, DomainError, RuleViolation
 from core.money import quantize
 from core.services.notifications import notify
@@ -142,21 +136,9 @@ def _tell(voucher: Voucher, event: str, *, order_number: str = "", **context) ->
     )
 
 
-def code_formatted(text: str) -> str | None:
-    """What a person typed, as the stored code (XXXX-XXXX-XXXXX), or None when it cannot be one."""
-    symbols = secret_code_normalise(str(text))
-    if len(symbols) != SECRET_CODE_LENGTH or not set(symbols) <= set(CROCKFORD_ALPHABET):
-        return None
-    groups, start = [], 0
-    for size in SECRET_CODE_GROUPS:
-        groups.append(symbols[start : start + size])
-        start += size
-    return "-".join(groups)
-
-
 def voucher_by_code(code: str, queryset=None) -> Voucher | None:
     """The voucher a typed code names (case, dashes and spaces do not matter), or None."""
-    formatted = code_formatted(code)
+    formatted = secret_code_formatted(code)
     if formatted is None:
         return None
     return (queryset if queryset is not None else Voucher.objects.all()).filter(code=formatted).first()
@@ -173,6 +155,9 @@ def _not_active(voucher: Voucher, doing: str) -> Conflict:
 
 
 # --- issue ------------------------------------------------------------------------------------
+
+
+MAX_VALIDITY = timedelta(days=10 * 365)  # beyond that, dates stop being promises (and overflow)
 
 
 def _default_expiry(currency: str, now):
@@ -218,6 +203,8 @@ def voucher_issue(
     expires_at = expires_at or _default_expiry(currency, now)
     if expires_at <= now:
         raise RuleViolation("A voucher expires in the future.", code="expires_at")
+    if expires_at > now + MAX_VALIDITY:
+        raise RuleViolation(f"A voucher is valid for at most {MAX_VALIDITY.days // 365} years.", code="expires_at")
     if actor is not None and check_limit:
         check_approval_limit(actor, amount, currency)
     with atomic():

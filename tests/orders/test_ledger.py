@@ -5,8 +5,9 @@ import random
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
 
-from core.errors import RuleViolation
+from core.errors import Conflict, RuleViolation
 from orders.choices import ChargeKind, ChargeStatus
 from orders.services.charges import (
     charge_settle,
@@ -178,3 +179,20 @@ def test_any_sequence_of_shipments_and_cancellations_reconciles(seed):
         _reconciles(order)
     if all(line.quantity_shipped + line.quantity_cancelled == line.quantity for line in order.lines.all()):
         assert ledger_of(order).hold == 0  # nothing left to ship: nothing may stay held
+
+
+def test_a_voucher_payment_is_not_reversed_once_everything_shipped_and_was_charged():
+    from orders.services.charges import charges_pay_by_voucher, charges_unpay_voucher
+    from orders.services.orders import order_lock
+
+    order = make_order(lines=[(ProductFactory(), 1, "100.00")])
+    with transaction.atomic():
+        charges_pay_by_voucher(order=order_lock(order.pk), amount=Decimal("40.00"), reference="voucher-transaction:1")
+    shipment_create(
+        actor=None, order=order, carrier=CarrierFactory(), tracking_number="T-1", lines=[(order.lines.get(), 1)]
+    )
+
+    with pytest.raises(Conflict, match="has shipped and been charged"), transaction.atomic():
+        charges_unpay_voucher(order=order_lock(order.pk), amount=Decimal("40.00"), reference="voucher-transaction:1")
+    _reconciles(order)
+    assert ledger_of(order).hold == 0

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 
 from core.choices import TouchpointKind
 from core.errors import RuleViolation, TransitionNotAllowed
@@ -28,8 +29,10 @@ from tests.factories import (
     InventoryFactory,
     LocationFactory,
     ProductFactory,
+    make_order,
     make_paid_order,
     make_return,
+    make_voucher,
 )
 
 pytestmark = pytest.mark.django_db
@@ -90,7 +93,6 @@ def test_an_associate_approves_within_their_approval_limit_and_not_above(clerk):
 
 
 def test_a_manager_approves_above_the_rules_limit_and_the_history_says_who(manager):
-    request = make_return(order=make_paid_order(lines=[(ProductFactory(), 1, "90.00")]))
     ReturnPolicy.objects.update(auto_approve_limit=Decimal("10.00"))
     request = make_return(order=make_paid_order(lines=[(ProductFactory(), 1, "90.00")]))
 
@@ -101,7 +103,9 @@ def test_a_manager_approves_above_the_rules_limit_and_the_history_says_who(manag
 
 
 def test_a_rejection_needs_a_reason_and_tells_the_customer_why(manager):
-    request = make_return(order=make_paid_order(lines=[(ProductFactory(), 1, "300.00")]))
+    request = make_return(order=make_paid_order(lines=[(ProductFactory(), 1, "90.00")]))
+    ReturnPolicy.objects.update(auto_approve_limit=Decimal("10.00"))
+    request = make_return(order=make_paid_order(lines=[(ProductFactory(), 1, "90.00")]))
 
     with pytest.raises(RuleViolation, match="Say why"):
         return_reject(actor=manager, return_request=request, reason="  ")
@@ -109,6 +113,25 @@ def test_a_rejection_needs_a_reason_and_tells_the_customer_why(manager):
 
     message = Notification.objects.get(event="return_rejected")
     assert "Worn and washed" in message.body and request.number in message.subject
+
+
+def test_a_decision_either_way_above_the_actors_limit_is_a_managers(clerk):
+    request = make_return(order=make_paid_order(lines=[(ProductFactory(), 1, "300.00")]))
+
+    with pytest.raises(RuleViolation, match="above your approval limit"):
+        return_reject(actor=clerk, return_request=request, reason="Looks worn")
+    assert ReturnRequest.objects.get(pk=request.pk).status == ReturnStatus.REQUESTED
+
+
+def test_a_staff_cancellation_tells_the_customer_theirs_does_not(customer, agent):
+    mine = make_return(order=make_paid_order(customer=customer, lines=[(ProductFactory(), 1, "20.00")]))
+    theirs = make_return(order=make_paid_order(customer=customer, lines=[(ProductFactory(), 1, "20.00")]))
+
+    return_cancel(actor=customer.user, return_request=mine, reason="Kept it")
+    return_cancel(actor=agent, return_request=theirs, reason="Customer asked by phone")
+
+    (message,) = Notification.objects.filter(event="return_cancelled")
+    assert theirs.number in message.subject and "Customer asked by phone" in message.body
 
 
 def test_transitions_out_of_order_are_refused_naming_the_allowed_ones(admin_user, store):
@@ -154,13 +177,15 @@ def test_receiving_keeps_the_difference_between_announced_and_arrived(clerk, sto
     assert "you announced 3" in Notification.objects.get(event="return_received").body
 
 
-def test_more_than_the_customer_may_return_cannot_be_received(clerk, store):
-    request = make_return(order=make_paid_order(lines=[(ProductFactory(), 2, "10.00")]))
+def test_more_than_was_announced_and_approved_cannot_be_received(clerk, store):
+    """Ten bought, two approved: the other eight would be refunded past the approval."""
+    order = make_paid_order(lines=[(ProductFactory(), 10, "50.00")])
+    request = make_return(order=order, lines=[{"order_line": order.lines.get(), "quantity": 2, "reason": "other"}])
     line = request.lines.get()
 
-    with pytest.raises(RuleViolation, match="at most 2"):
+    with pytest.raises(RuleViolation, match="2 unit\\(s\\) were announced and approved, not 10"):
         return_receive(
-            actor=clerk, return_request=request, location=store, lines=[{"return_line": line, "quantity_received": 3}]
+            actor=clerk, return_request=request, location=store, lines=[{"return_line": line, "quantity_received": 10}]
         )
     assert ReturnRequest.objects.get(pk=request.pk).status == ReturnStatus.APPROVED  # nothing half-written
 
@@ -271,6 +296,76 @@ def test_returns_of_one_line_open_at_once_and_resolved_out_of_order_still_give_b
     assert given == [Decimal("10.00"), Decimal("9.99"), Decimal("10.00")]  # the units of 29.99, in turn
     assert sum(given) == Decimal("29.99")
     _reconciles(order, returned=sum(given))
+
+
+def test_units_cancelled_before_a_return_are_not_given_back_twice(clerk, store):
+    """8 units worth 1.00: one cancelled gave back 0.13, the seven returned give back the 0.87 left."""
+    from orders.services.orders import order_lines_cancel
+
+    eight = {"product": ProductFactory(), "quantity": 8, "unit_price": Decimal("0.13"), "discount": Decimal("0.04")}
+    order = make_order(lines=[eight], fulfilment="carry_out")
+    line = order.lines.get()
+    charges_capture_all(order)
+    order_lines_cancel(actor=None, order=order, lines=[(line, 1)], reason="one was missing")
+    line.refresh_from_db()
+    request = make_return(order=order, lines=[{"order_line": line, "quantity": 7, "reason": "other"}])
+    request = _received_and_inspected(request, clerk, store)
+
+    assert return_refund(actor=clerk, return_request=request).refunded_amount == Decimal("0.87")
+    _reconciles(order, returned=Decimal("0.87"))
+
+
+def charges_capture_all(order):
+    from orders.services.charges import charges_capture
+    from orders.services.orders import order_lock
+
+    with transaction.atomic():
+        charges_capture(order=order_lock(order.pk), value=order.total, final=True)
+
+
+def test_money_a_voucher_paid_comes_back_as_store_credit_never_as_cash_and_without_a_bonus(clerk, store):
+    from returns.services.vouchers import voucher_redeem
+
+    ReturnPolicy.objects.update(store_credit_bonus_percent=Decimal("10.00"))
+    order = make_order(lines=[(ProductFactory(), 1, "50.00")], fulfilment="carry_out")
+    voucher = make_voucher(customer=order.customer, amount="30.00")
+    voucher_redeem(actor=clerk, voucher=voucher, amount=Decimal("30.00"), order=order)
+    charges_capture_all(order)  # the card pays the other 20.00
+    request = _received_and_inspected(make_return(order=order), clerk, store)
+
+    return_refund(actor=clerk, return_request=request)
+
+    refund = Charge.objects.get(order=order, kind=ChargeKind.REFUND)
+    assert refund.amount == Decimal("-20.00")  # only what the card paid goes back to the card
+    back = Voucher.objects.get(return_request=request)
+    assert back.initial_amount == Decimal("30.00")  # the voucher's share, at face value
+    _reconciles(order, returned=Decimal("50.00"))
+
+
+def test_store_credit_for_a_voucher_paid_order_earns_no_bonus_on_the_vouchers_share(clerk, store):
+    from returns.services.vouchers import voucher_redeem
+
+    ReturnPolicy.objects.update(store_credit_bonus_percent=Decimal("10.00"))
+    order = make_order(lines=[(ProductFactory(), 1, "50.00")], fulfilment="carry_out")
+    voucher = make_voucher(customer=order.customer, amount="50.00")
+    voucher_redeem(actor=clerk, voucher=voucher, amount=Decimal("50.00"), order=order)
+    request = _received_and_inspected(make_return(order=order, resolution="store_credit"), clerk, store)
+
+    return_refund(actor=clerk, return_request=request)
+
+    assert Voucher.objects.get(return_request=request).initial_amount == Decimal("50.00")  # not 55.00
+    assert not Charge.objects.filter(order=order, kind=ChargeKind.REFUND).exists()
+
+
+def test_a_return_is_resolved_where_it_was_received(clerk, store):
+    elsewhere = AssociateProfileFactory(user__roles=["associate"]).user
+    request = _received_and_inspected(
+        make_return(order=make_paid_order(lines=[(ProductFactory(), 1, "9.00")])), clerk, store
+    )
+
+    with pytest.raises(PermissionDenied):
+        return_refund(actor=elsewhere, return_request=request)
+    assert return_refund(actor=clerk, return_request=request).status == ReturnStatus.RESOLVED
 
 
 def test_store_credit_issues_a_voucher_with_the_policys_bonus(clerk, store):

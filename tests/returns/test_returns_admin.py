@@ -8,6 +8,7 @@ import pytest
 from core.models import Notification, StateTransition
 from returns.choices import ReturnStatus
 from returns.models import ReturnPolicy, ReturnRequest
+from returns.services.returns import return_approve
 from tests.factories import AssociateProfileFactory, LocationFactory, ProductFactory, make_paid_order, make_return
 
 pytestmark = pytest.mark.django_db
@@ -80,7 +81,7 @@ def test_an_approval_above_the_managers_limit_is_refused_with_a_message(client, 
     assert ReturnRequest.objects.get(pk=request.pk).status == ReturnStatus.REQUESTED
 
 
-def test_the_request_page_shows_the_customers_return_history_and_never_the_drop_off_code(admin_site):
+def test_the_request_page_shows_the_customers_return_history_and_never_the_drop_off_code(admin_site, big_limit_manager):
     order = make_paid_order(lines=[(ProductFactory(), 2, "200.00")])
     line = order.lines.get()
     earlier = make_return(order=order, lines=[{"order_line": line, "quantity": 1, "reason": "other"}])
@@ -90,6 +91,8 @@ def test_the_request_page_shows_the_customers_return_history_and_never_the_drop_
         method="kiosk_drop_off",
         drop_off_location=LocationFactory(kind="kiosk"),
     )
+    assert request.drop_off_code is None  # none until approved
+    request = return_approve(actor=big_limit_manager, return_request=request)
 
     page = admin_site.get(f"/admin/returns/returnrequest/{request.pk}/change/").content.decode()
 

@@ -18,7 +18,15 @@ from orders.choices import ChargeKind
 from orders.models import Charge
 from returns.choices import ReturnStatus
 from returns.models import ReturnPolicy, ReturnRequest
-from tests.factories import CustomerFactory, LocationFactory, ProductFactory, make_paid_order, make_return
+from returns.services.returns import return_approve, return_cancel, return_inspect, return_receive, return_refund
+from tests.factories import (
+    AssociateProfileFactory,
+    CustomerFactory,
+    LocationFactory,
+    ProductFactory,
+    make_paid_order,
+    make_return,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -393,8 +401,6 @@ def test_analytics_figures_for_a_period(manager_client, admin_user):
     sofa, lamp = ProductFactory(), ProductFactory()
     order = make_paid_order(lines=[(sofa, 4, "100.00"), (lamp, 4, "10.00")], location=store)
     sofa_line, lamp_line = order.lines.order_by("id")
-    from returns.services.returns import return_approve, return_inspect, return_receive, return_refund
-
     request = make_return(
         order=order,
         lines=[
@@ -531,3 +537,76 @@ def test_return_lists_run_constant_queries(url, manager_client, customer_app_cli
         make_return(order=order)
     count(1)
     assert count(1) == count(4)
+
+
+def test_the_drop_off_code_is_shown_only_while_the_return_is_on_its_way(customer_app_client, customer, manager):
+    ReturnPolicy.objects.update(auto_approve_limit=Decimal("0"))
+    order = make_paid_order(customer=customer, lines=[(ProductFactory(), 1, "25.00")])
+    kiosk = LocationFactory(kind="kiosk")
+    created = _post(
+        customer_app_client,
+        "/api/v1/me/returns/",
+        _request_body(order, method="kiosk_drop_off", drop_off_location=kiosk.pk),
+    ).json()
+    url = f"/api/v1/me/returns/{created['id']}/"
+
+    waiting = customer_app_client.get(url).json()
+    request = return_approve(actor=manager, return_request=ReturnRequest.objects.get(pk=created["id"]))
+    approved = customer_app_client.get(url).json()
+    return_cancel(actor=manager, return_request=request)
+    cancelled = customer_app_client.get(url).json()
+
+    assert waiting["drop_off_code"] is None
+    assert approved["drop_off_code"] == ReturnRequest.objects.get(pk=created["id"]).drop_off_code
+    assert cancelled["drop_off_code"] is None
+
+
+def test_customers_do_not_see_what_their_returned_items_recovered(customer_app_client, customer, manager_client):
+    store = LocationFactory()
+    order = make_paid_order(customer=customer, lines=[(ProductFactory(), 1, "25.00")])
+    request = make_return(order=order)
+    admin = AssociateProfileFactory(home_location=store, user__roles=["admin"]).user
+    request = return_receive(actor=admin, return_request=request, location=store)
+    item = {"return_line": request.lines.get(), "quantity": 1, "grade": "new", "disposition": "restock"}
+    return_inspect(actor=admin, return_request=request, items=[{**item, "recovered_value": Decimal("22")}])
+
+    mine = customer_app_client.get(f"/api/v1/me/returns/{request.pk}/").json()
+    staff = manager_client.get(f"/api/v1/returns/{request.pk}/").json()
+
+    assert "inspections" not in mine["lines"][0] and "22" not in json.dumps(mine)
+    assert staff["lines"][0]["inspections"][0]["recovered_value"] == "22.00"
+
+
+def test_a_return_where_nothing_arrived_is_inspected_with_no_items_and_resolved(manager_client, admin_user):
+    store = admin_user.associate.home_location
+    request = make_return(order=make_paid_order(lines=[(ProductFactory(), 1, "25.00")]))
+    line = request.lines.get()
+    url = f"/api/v1/returns/{request.pk}"
+    client = manager_client
+    client.force_authenticate(admin_user)
+
+    _post(
+        client, f"{url}/receive/", {"location": store.pk, "lines": [{"return_line": line.pk, "quantity_received": 0}]}
+    )
+    inspected = _post(client, f"{url}/inspect/", {"items": []})
+    resolved = _post(client, f"{url}/refund/", {})
+
+    assert inspected.status_code == 200, inspected.content
+    assert resolved.status_code == 200 and resolved.json()["refunded_amount"] == "0.00"
+    assert not Charge.objects.filter(kind=ChargeKind.REFUND).exists()
+
+
+def test_a_drop_off_point_finds_the_return_by_its_code_rate_limited(associate_client):
+    kiosk = LocationFactory(kind="kiosk")
+    order = make_paid_order(lines=[(ProductFactory(), 1, "25.00")])
+    request = make_return(order=order, method="kiosk_drop_off", drop_off_location=kiosk)
+    typed = request.drop_off_code.replace("-", "").lower()
+
+    found = _post(associate_client, "/api/v1/returns/lookup/", {"code": typed})
+    unknown = _post(associate_client, "/api/v1/returns/lookup/", {"code": "AAAA-BBBB-CCCCC"})
+    guesses = [_post(associate_client, "/api/v1/returns/lookup/", {"code": "X"}).status_code for _ in range(12)]
+
+    assert found.status_code == 200 and found.json()["number"] == request.number
+    assert "drop_off_code" not in found.json()  # staff never read it back
+    assert unknown.status_code == 404
+    assert 429 in guesses
