@@ -78,6 +78,8 @@ class Order(models.Model):
         permissions = [("cancel_lines_order", "Can cancel units that have not shipped")]
         indexes = [
             models.Index(fields=["customer", "-placed_at"], name="order_customer_newest"),
+            # sales of a period (the returns analytics' units sold)
+            models.Index(fields=["placed_at"], name="order_placed"),
             # the delay sweep walks open orders that carry a promise
             models.Index(
                 fields=["promised_date"],

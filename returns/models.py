@@ -192,7 +192,6 @@ class ReturnRequest(models.Model):
         ]
         indexes = [
             models.Index(fields=["customer", "-created_at"], name="return_customer_newest"),
-            models.Index(fields=["order"], name="return_order"),
             models.Index(
                 fields=["created_at", "id"], name="return_awaiting_approval", condition=Q(status=ReturnStatus.REQUESTED)
             ),
@@ -247,7 +246,6 @@ class ReturnLine(models.Model):
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["order_line"], name="return_line_order_line")]
         constraints = [
             models.UniqueConstraint(fields=["return_request", "order_line"], name="return_line_unique"),
             models.CheckConstraint(condition=Q(quantity__gte=1), name="return_line_quantity_positive"),
@@ -328,6 +326,7 @@ class Voucher(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["customer", "-created_at"], name="voucher_customer_newest"),
+            models.Index(fields=["-created_at", "-id"], name="voucher_newest"),
             models.Index(fields=["expires_at"], name="voucher_active_expiry", condition=Q(status=VoucherStatus.ACTIVE)),
         ]
         constraints = [

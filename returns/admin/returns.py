@@ -27,6 +27,9 @@ class ReturnLineInline(ReadOnlyInline):
     fields = ["order_line", "quantity", "reason", "reason_detail", "value", "quantity_received", "exchange_product"]
     readonly_fields = fields
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("order_line__product", "exchange_product")
+
 
 class AwaitingApprovalFilter(admin.SimpleListFilter):
     title = "queue"
@@ -142,7 +145,6 @@ class ReturnRequestAdmin(BigTableAdmin, HistoryAdmin):
         earlier = (
             ReturnRequest.objects.filter(customer_id=obj.customer_id)
             .exclude(pk=obj.pk)
-            .annotate(units=Count("lines"))
             .order_by("-created_at")[:HISTORY_SHOWN]
         )
         counts = ReturnRequest.objects.filter(customer_id=obj.customer_id).aggregate(

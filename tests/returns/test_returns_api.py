@@ -441,7 +441,7 @@ def test_analytics_figures_for_a_period(manager_client, admin_user):
 
     assert (body["returns"], body["units_sold"], body["units_returned"]) == (1, 8, 3)
     assert body["return_rate"] == "37.50"
-    assert body["value_refunded"] == "120.00"
+    assert (body["value_refunded"], body["value_credited"], body["value_exchanged"]) == ("120.00", "0.00", "0.00")
     assert body["value_recovered"] == "16.00"
     assert (body["units_inspected"], body["units_kept_from_landfill"], body["landfill_diversion"]) == (3, 2, "66.67")
     assert [(r["sku"], r["units"], r["return_rate"]) for r in body["by_product"]] == [
@@ -458,6 +458,20 @@ def test_analytics_figures_for_a_period(manager_client, admin_user):
         },
     ).json()
     assert (elsewhere["returns"], elsewhere["units_sold"]) == (0, 0)
+
+
+def test_cancelled_units_are_not_counted_as_sold(manager_client):
+    from orders.services.orders import order_lines_cancel
+
+    order = make_paid_order(lines=[(ProductFactory(), 4, "10.00")])
+    order_lines_cancel(actor=None, order=order, lines=[(order.lines.get(), 2)], reason="out of stock")
+    today = timezone.now().date()
+
+    body = manager_client.get(
+        "/api/v1/returns/analytics/", {"since": str(today - timedelta(days=1)), "until": str(today + timedelta(days=1))}
+    ).json()
+
+    assert body["units_sold"] == 2
 
 
 def test_serial_returners_are_customers_with_three_or_more_returns_of_their_own_choice(manager_client):
