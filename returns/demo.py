@@ -451,6 +451,7 @@ def _tell(story: Story, ctx: Context, plan: Plan) -> ReturnRequest:
     return_line = ReturnLine(
         return_request=request,
         order_line=line,
+        product=line.product,
         quantity=plan.quantity,
         reason=plan.reason,
         reason_detail=plan.said,

@@ -233,6 +233,13 @@ class ReturnLine(models.Model):
 
     return_request = models.ForeignKey(ReturnRequest, on_delete=models.CASCADE, related_name="lines")
     order_line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="+")
+    product = models.ForeignKey(
+        Product,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The order line's product, copied: the analytics group returns by product without "
+        "reading the order lines",
+    )
     quantity = models.PositiveIntegerField(validators=[MinValueValidator(1)])
     reason = models.CharField(max_length=20, choices=ReturnReason.choices)
     reason_detail = models.CharField(max_length=500, blank=True)

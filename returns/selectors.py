@@ -104,7 +104,7 @@ def returns_analytics(*, since, until, location=None, currency: str = "EUR") -> 
         .order_by()
     )
     by_product = list(
-        returned_lines.values(sku=F("order_line__product__sku"), product=F("order_line__product"))
+        returned_lines.values("product", sku=F("product__sku"))
         .annotate(units=Sum(units), returns=Count("return_request", distinct=True), value=Sum("value"))
         .order_by("-units", "sku")[:TOP]
     )
@@ -127,7 +127,7 @@ def returns_analytics(*, since, until, location=None, currency: str = "EUR") -> 
         recovered=Sum("recovered_value", default=Decimal("0")),
     )
     units_sold = sum(sold_by_product.values())
-    units_returned = returned_lines.aggregate(units=Sum(units, default=0))["units"]
+    units_returned = sum(row["units"] for row in by_reason)  # every returned line has one reason
     return Analytics(
         returns=requests.count(),
         units_sold=units_sold,

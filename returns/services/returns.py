@@ -80,6 +80,7 @@ def return_request_create(
             ReturnLine(
                 return_request=request,
                 order_line=item["order_line"],
+                product_id=item["order_line"].product_id,
                 quantity=item["quantity"],
                 reason=item["reason"],
                 reason_detail=(item.get("reason_detail") or "")[:500],

@@ -582,13 +582,13 @@ def test_customers_do_not_see_what_their_returned_items_recovered(customer_app_c
     admin = AssociateProfileFactory(home_location=store, user__roles=["admin"]).user
     request = return_receive(actor=admin, return_request=request, location=store)
     item = {"return_line": request.lines.get(), "quantity": 1, "grade": "new", "disposition": "restock"}
-    return_inspect(actor=admin, return_request=request, items=[{**item, "recovered_value": Decimal("22")}])
+    return_inspect(actor=admin, return_request=request, items=[{**item, "recovered_value": Decimal("17.31")}])
 
     mine = customer_app_client.get(f"/api/v1/me/returns/{request.pk}/").json()
     staff = manager_client.get(f"/api/v1/returns/{request.pk}/").json()
 
-    assert "inspections" not in mine["lines"][0] and "22" not in json.dumps(mine)
-    assert staff["lines"][0]["inspections"][0]["recovered_value"] == "22.00"
+    assert "inspections" not in mine["lines"][0] and "17.31" not in json.dumps(mine)
+    assert staff["lines"][0]["inspections"][0]["recovered_value"] == "17.31"
 
 
 def test_a_return_where_nothing_arrived_is_inspected_with_no_items_and_resolved(manager_client, admin_user):
