@@ -4,6 +4,7 @@ from rest_framework import mixins, serializers, viewsets
 
 from core.api.idempotency import run_idempotent
 from core.api.permissions import StaffModelPermissions
+from core.api.throttling import SecretLookupThrottle
 
 
 class IdempotentPostMixin:
@@ -46,9 +47,18 @@ class IdempotentPostMixin:
 
 
 class StaffViewSetMixin(IdempotentPostMixin):
-    """Base of staff endpoints: model permissions per role, plus `restrict()` for object rules."""
+    """Base of staff endpoints: model permissions per role, `restrict()` for object rules, and
+    the secret look-up rate limit on the actions named in `secret_lookup_actions` (those that
+    look a pickup, voucher or drop-off code up: guessing must stay hopeless)."""
 
     permission_classes = [StaffModelPermissions]
+    secret_lookup_actions: tuple[str, ...] = ()
+
+    def get_throttles(self):
+        throttles = super().get_throttles()
+        if getattr(self, "action", None) in self.secret_lookup_actions:
+            throttles.append(SecretLookupThrottle())
+        return throttles
 
     def restrict(self, queryset):
         """Narrow the queryset to what this user may see; lists and details both use it."""

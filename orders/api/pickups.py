@@ -13,7 +13,6 @@ from rest_framework.routers import SimpleRouter
 from core.api.base import StaffViewSetMixin, StrictSerializer
 from core.api.pagination import CursorPagination
 from core.api.serializers import LocationSerializer
-from core.api.throttling import SecretLookupThrottle
 from core.api.views import IDEMPOTENCY_KEY, CustomerScopedMixin
 from core.models import Location, Product
 from orders import selectors_pickups as selectors
@@ -248,6 +247,7 @@ class PickupViewSet(
     ordering_fields = []
     idempotency_required = ["hand_over"]  # it may capture the payment for what is handed over
     action_permissions = {"hand_over": "orders.change_pickup", "cancel": "orders.change_pickup"}
+    secret_lookup_actions = ("hand_over",)
 
     def get_queryset(self):
         if self.action == "list":
@@ -256,12 +256,6 @@ class PickupViewSet(
 
     def get_serializer_class(self):
         return PickupSerializer if self.action == "list" else PickupDetailSerializer
-
-    def get_throttles(self):
-        throttles = super().get_throttles()
-        if self.action == "hand_over":  # it looks a secret up: guessing must stay hopeless
-            throttles.append(SecretLookupThrottle())
-        return throttles
 
     def _detail(self, pickup, status_code=status.HTTP_200_OK) -> Response:
         return Response(PickupDetailSerializer(selectors.pickup_detail().get(pk=pickup.pk)).data, status=status_code)

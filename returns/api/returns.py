@@ -16,7 +16,6 @@ from rest_framework.views import APIView
 
 from core.api.base import StaffViewSetMixin, StrictSerializer
 from core.api.pagination import NewestFirstPagination
-from core.api.throttling import SecretLookupThrottle
 from core.api.views import IDEMPOTENCY_KEY, CustomerScopedMixin
 from core.choices import Channel
 from core.codes import secret_code_formatted
@@ -327,6 +326,7 @@ class ReturnViewSet(
         "analytics": "returns.analytics_returnrequest",
         "lookup": "returns.view_returnrequest",
     }
+    secret_lookup_actions = ("lookup",)
 
     def get_queryset(self):
         return self.restrict(selectors.return_list() if self.action == "list" else selectors.return_detail())
@@ -394,12 +394,6 @@ class ReturnViewSet(
         """Give the customer what they chose: refund, credit voucher or exchange (Idempotency-Key required)."""
         self._input(EmptySerializer)
         return self._detail(services.return_refund(actor=request.user, return_request=self.get_object()))
-
-    def get_throttles(self):
-        throttles = super().get_throttles()
-        if self.action == "lookup":  # it looks a secret up: guessing must stay hopeless
-            throttles.append(SecretLookupThrottle())
-        return throttles
 
     @extend_schema(request=DropOffLookupSerializer, responses=ReturnDetailSerializer)
     @action(detail=False, methods=["post"])

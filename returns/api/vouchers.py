@@ -15,7 +15,6 @@ from rest_framework.routers import SimpleRouter
 
 from core.api.base import StaffViewSetMixin, StrictSerializer
 from core.api.pagination import CursorPagination
-from core.api.throttling import SecretLookupThrottle
 from core.api.views import IDEMPOTENCY_KEY, CustomerScopedMixin
 from core.errors import RuleViolation
 from core.models import Customer
@@ -240,6 +239,7 @@ class VoucherViewSet(
         "reverse": "returns.change_voucher",
         "lookup": "returns.view_voucher",
     }
+    secret_lookup_actions = ("lookup",)
 
     def get_queryset(self):
         if self.action == "list":
@@ -248,12 +248,6 @@ class VoucherViewSet(
 
     def get_serializer_class(self):
         return VoucherSerializer if self.action == "list" else VoucherDetailSerializer
-
-    def get_throttles(self):
-        throttles = super().get_throttles()
-        if self.action == "lookup":  # it looks a secret up: guessing must stay hopeless
-            throttles.append(SecretLookupThrottle())
-        return throttles
 
     def _detail(self, voucher, status_code=status.HTTP_200_OK) -> Response:
         voucher = selectors.voucher_detail().get(pk=voucher.pk)
