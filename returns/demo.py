@@ -430,7 +430,11 @@ def _tell(story: Story, ctx: Context, plan: Plan) -> ReturnRequest:
         status=done.status,
         method=plan.method,
         drop_off_location=plan.drop_off,
-        drop_off_code=secret_code() if plan.method == ReturnMethod.PUDO_DROP_OFF else None,
+        # the code is made at approval (`return_approve`): none for a request waiting or refused
+        drop_off_code=secret_code()
+        if plan.method == ReturnMethod.PUDO_DROP_OFF
+        and done.status not in (ReturnStatus.REQUESTED, ReturnStatus.REJECTED)
+        else None,
         resolution=plan.resolution,
         currency=order.currency,
         value=value,
@@ -502,7 +506,7 @@ def _touchpoints(story: Story, ctx: Context, plan: Plan, request: ReturnRequest,
         **links,
     )
     if not plan.at_counter:
-        where = f"drop it off at {plan.drop_off.name}" if plan.drop_off else "your return label is ready in the app"
+        where = f"drop it off at {plan.drop_off.name}" if plan.drop_off else "send it with the carrier's return label"
         code = " with the QR code in the app" if request.drop_off_code else ""
         story.notify(done.decided_at + timedelta(minutes=1), f"Return {number} approved: {where}{code}", **links)
     if done.cancelled_at is not None:
