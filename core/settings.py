@@ -231,6 +231,10 @@ CELERY_BEAT_SCHEDULE = {
     "returns-voucher-sweep": {"task": "returns.tasks.voucher_sweep", "schedule": timedelta(minutes=30)},
 }
 
+# --- Installations ----------------------------------------------------------------------------
+# Appointments are moved or cancelled up to this long before they start (then: call the store).
+APPOINTMENT_CHANGE_NOTICE = timedelta(hours=env.int("APPOINTMENT_CHANGE_NOTICE_HOURS", default=24))
+
 # --- Notifications --------------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)

@@ -1,0 +1,179 @@
+"""Services after the sale that need a person at a time: what can be booked (service types and the
+skills they need), when associates work (weekly hours and absences), and the appointments.
+
+Rows change through `installations.services` only; the models hold tables, constraints and indexes.
+One rule lives in the database on PostgreSQL: an associate's holding appointments never overlap
+(an exclusion constraint made by migration 0002; SQLite serialises writers and the booking
+service checks under that lock).
+"""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django_fsm import FSMField, transition
+from simple_history.models import HistoricalRecords
+
+from core.codes import readable_code
+from core.models import CURRENCY_MAX_LENGTH, AssociateProfile, Category, Customer, Location, Product, Skill
+from installations.choices import HOLDING_STATUSES, AppointmentStatus, ServiceKind, ServicePlace
+from orders.models import OrderLine
+
+
+class ServiceType(models.Model):
+    """Something an associate does for a purchased product, for a product or a whole category."""
+
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=120)
+    kind = models.CharField(max_length=20, choices=ServiceKind.choices)
+    place = models.CharField(max_length=10, choices=ServicePlace.choices, default=ServicePlace.HOME)
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    category = models.ForeignKey(Category, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    duration_minutes = models.PositiveSmallIntegerField(validators=[MinValueValidator(15), MaxValueValidator(720)])
+    travel_buffer_minutes = models.PositiveSmallIntegerField(
+        default=0,
+        validators=[MaxValueValidator(240)],
+        help_text="Kept free before and after a home visit for the journey",
+    )
+    skills = models.ManyToManyField(Skill, blank=True, related_name="+", help_text="All of them are needed")
+    fee = models.DecimalField(
+        max_digits=12, decimal_places=2, default=Decimal("0.00"), validators=[MinValueValidator(0)]
+    )
+    currency = models.CharField(max_length=CURRENCY_MAX_LENGTH, default="EUR")
+    is_active = models.BooleanField(default=True)
+    history = HistoricalRecords(m2m_fields=[skills])
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(duration_minutes__gte=15), name="service_type_duration_min"),
+            models.CheckConstraint(condition=Q(fee__gte=0), name="service_type_fee_non_negative"),
+            models.CheckConstraint(
+                condition=Q(product__isnull=True) | Q(category__isnull=True), name="service_type_one_scope"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class WorkingHours(models.Model):
+    """A span an associate works on a weekday, in their home location's time zone."""
+
+    associate = models.ForeignKey(AssociateProfile, on_delete=models.CASCADE, related_name="working_hours")
+    weekday = models.PositiveSmallIntegerField(validators=[MaxValueValidator(6)], help_text="0 is Monday")
+    starts = models.TimeField()
+    ends = models.TimeField()
+
+    class Meta:
+        verbose_name_plural = "working hours"
+        ordering = ["associate_id", "weekday", "starts"]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends__gt=F("starts")), name="working_hours_span"),
+            models.CheckConstraint(condition=Q(weekday__lte=6), name="working_hours_weekday"),
+        ]
+
+    def __str__(self):
+        return f"{self.associate_id}: day {self.weekday} {self.starts:%H:%M}–{self.ends:%H:%M}"
+
+
+class Absence(models.Model):
+    """Time an associate is not there although their week says so (leave, sickness, training)."""
+
+    associate = models.ForeignKey(AssociateProfile, on_delete=models.CASCADE, related_name="absences")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    reason = models.CharField(max_length=120, blank=True)
+
+    class Meta:
+        ordering = ["starts_at"]
+        indexes = [models.Index(fields=["associate", "ends_at"], name="absence_associate_ends")]
+        constraints = [models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="absence_span")]
+
+    def __str__(self):
+        return f"{self.associate_id} away {self.starts_at:%Y-%m-%d %H:%M}–{self.ends_at:%Y-%m-%d %H:%M}"
+
+
+def appointment_number() -> str:
+    return readable_code("A")
+
+
+class Appointment(models.Model):
+    """A service for a purchased product, by one associate, at the customer's address or a store.
+
+    `starts_at`–`ends_at` is the job; `blocked_from`–`blocked_until` adds the travel buffers and is
+    what must not overlap another holding appointment of the same associate."""
+
+    number = models.CharField(max_length=12, unique=True, default=appointment_number, editable=False)
+    order_line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+", db_index=False)
+    service_type = models.ForeignKey(ServiceType, on_delete=models.PROTECT, related_name="appointments")
+    associate = models.ForeignKey(AssociateProfile, on_delete=models.PROTECT, related_name="appointments")
+    location = models.ForeignKey(
+        Location,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The store, or where the associate sets out from",
+    )
+    # A home visit copies the address: the customer's addresses may change after booking.
+    address_line1 = models.CharField(max_length=200, blank=True)
+    address_line2 = models.CharField(max_length=200, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    postcode = models.CharField(max_length=20, blank=True)
+    country = models.CharField(max_length=2, blank=True)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    blocked_from = models.DateTimeField()
+    blocked_until = models.DateTimeField()
+    status = FSMField(choices=AppointmentStatus.choices, default=AppointmentStatus.SCHEDULED, protected=True)
+    checklist = models.JSONField(default=list, blank=True, help_text="At completion: [{item, done}]")
+    notes = models.TextField(blank=True)
+    signed_off_by = models.CharField(max_length=120, blank=True, help_text="Who signed for the work")
+    completed_at = models.DateTimeField(null=True, blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    booked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["starts_at", "id"]
+        indexes = [
+            models.Index(
+                fields=["associate", "blocked_from"],
+                name="appointment_holding",
+                condition=Q(status__in=HOLDING_STATUSES),
+            ),
+            models.Index(fields=["location", "starts_at"], name="appointment_location_day"),
+            models.Index(fields=["customer", "-starts_at"], name="appointment_customer"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="appointment_span"),
+            models.CheckConstraint(
+                condition=Q(blocked_from__lte=F("starts_at")) & Q(blocked_until__gte=F("ends_at")),
+                name="appointment_blocked_covers_job",
+            ),
+        ]
+
+    def __str__(self):
+        return self.number
+
+    @transition(field=status, source=AppointmentStatus.SCHEDULED, target=AppointmentStatus.IN_PROGRESS)
+    def start(self):
+        pass
+
+    @transition(field=status, source=AppointmentStatus.IN_PROGRESS, target=AppointmentStatus.COMPLETED)
+    def complete(self, *, at, checklist, notes, signed_off_by):
+        self.completed_at, self.checklist, self.notes, self.signed_off_by = at, checklist, notes, signed_off_by
+
+    @transition(field=status, source=AppointmentStatus.SCHEDULED, target=AppointmentStatus.CANCELLED)
+    def cancel(self):
+        pass
+
+    @transition(field=status, source=AppointmentStatus.SCHEDULED, target=AppointmentStatus.NO_SHOW)
+    def mark_no_show(self):
+        pass

@@ -1,0 +1,238 @@
+"""Booking, rescheduling, cancelling and doing installation and assembly appointments.
+
+Booking takes one of the slots `selectors.free_slots` offers. Two bookings of one associate can
+never overlap: on PostgreSQL the exclusion constraint `appointment_no_double_booking` refuses the
+loser of a race (a 409 offering the next free slots); on SQLite every writer holds the database's
+write lock for its whole transaction (decision 0002), so the check below it is the guarantee.
+"""
+
+from datetime import UTC, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from core.choices import Channel, TouchpointKind
+from core.errors import Conflict, RuleViolation
+from core.services.notifications import notify
+from core.services.timeline import touchpoint_record
+from core.timezones import zone_or_utc
+from core.workflow import transition_apply
+from installations.choices import AppointmentStatus, ServicePlace
+from installations.models import Appointment, ServiceType
+from installations.selectors import buffers, free_slots, qualified_associates
+
+OFFERED = 5  # next free slots offered with a refusal
+
+
+def _covers(service_type: ServiceType, order_line) -> bool:
+    product = order_line.product
+    if service_type.product_id is not None:
+        return service_type.product_id == product.pk
+    if service_type.category_id is not None:
+        return service_type.category_id == product.category_id
+    return True
+
+
+def appointment_book(
+    *, actor, order_line, service_type: ServiceType, associate, starts_at, address=None
+) -> Appointment:
+    """Book `associate` for `service_type` on `order_line`'s product at `starts_at`, one of the
+    free slots. A home visit needs the customer's `address` (copied). Refused with the next free
+    slots when the slot is not (or no longer) free."""
+    if not service_type.is_active:
+        raise RuleViolation(f"{service_type.name} is not offered any more.", code="service_inactive")
+    if not _covers(service_type, order_line):
+        raise RuleViolation(
+            f"{service_type.name} is not a service for {order_line.product.name}.", code="service_not_for_product"
+        )
+    if service_type.place == ServicePlace.HOME and address is None:
+        raise RuleViolation("A home visit needs the address.", code="address_required")
+    location = associate.home_location
+    if not qualified_associates(service_type, location).filter(pk=associate.pk).exists():
+        raise RuleViolation(
+            "This associate does not have every skill the service needs.", code="associate_not_qualified"
+        )
+    duration, buffer = buffers(service_type)
+    starts_at = starts_at.astimezone(UTC)
+    try:
+        with transaction.atomic():
+            if not _is_free(service_type, location, associate, starts_at):
+                raise _taken(service_type, location, starts_at)
+            appointment = Appointment.objects.create(
+                order_line=order_line,
+                customer_id=order_line.order.customer_id,
+                service_type=service_type,
+                associate=associate,
+                location=location,
+                starts_at=starts_at,
+                ends_at=starts_at + duration,
+                blocked_from=starts_at - buffer,
+                blocked_until=starts_at + duration + buffer,
+                booked_by=actor,
+                **_address_fields(address),
+            )
+            _touchpoint(
+                appointment, actor, f"{service_type.name} booked for {_local(appointment)} ({appointment.number})"
+            )
+            _tell(appointment, "appointment_booked")
+    except IntegrityError as exc:  # PostgreSQL: a concurrent booking took the time first
+        if "appointment_no_double_booking" not in str(exc):
+            raise
+        raise _taken(service_type, location, starts_at) from exc
+    return appointment
+
+
+def _is_free(service_type, location, associate, starts_at, ignoring=None) -> bool:
+    day = timezone.localtime(starts_at, zone_or_utc(location.time_zone)).date()
+    slots = free_slots(
+        service_type=service_type,
+        location=location,
+        date_from=day,
+        date_to=day,
+        associate_ids=[associate.pk],
+        ignoring=ignoring,
+    )
+    return any(slot.starts_at == starts_at for slot in slots)
+
+
+def _taken(service_type, location, starts_at) -> Conflict:
+    """The slot is gone: say so and offer the next free ones at the location."""
+    zone = zone_or_utc(location.time_zone)
+    day = timezone.localtime(starts_at, zone).date()
+    offered = [
+        {"associate": slot.associate_id, "starts_at": slot.starts_at.isoformat(), "ends_at": slot.ends_at.isoformat()}
+        for slot in free_slots(
+            service_type=service_type, location=location, date_from=day, date_to=day + timedelta(days=13)
+        )
+        if slot.starts_at >= starts_at
+    ][:OFFERED]
+    return Conflict(
+        "That time is not free (any more); here are the next free ones.", code="slot_taken", next_slots=offered
+    )
+
+
+def _address_fields(address) -> dict:
+    if address is None:
+        return {}
+    return {
+        "address_line1": address.line1,
+        "address_line2": address.line2,
+        "city": address.city,
+        "postcode": address.postcode,
+        "country": address.country,
+    }
+
+
+def _check_notice(appointment: Appointment, doing: str) -> None:
+    notice = settings.APPOINTMENT_CHANGE_NOTICE
+    if appointment.starts_at - timezone.now() < notice:
+        raise Conflict(
+            f"An appointment is {doing} up to {int(notice.total_seconds() // 3600)} hours before it starts; "
+            "call the store instead.",
+            code="too_late_to_change",
+        )
+
+
+def appointment_reschedule(*, actor, appointment: Appointment, starts_at) -> Appointment:
+    """Move the appointment to another free slot of the same associate, with notice."""
+    with transaction.atomic():
+        appointment = (
+            Appointment.objects.select_for_update().select_related("service_type", "location").get(pk=appointment.pk)
+        )
+        if appointment.status != AppointmentStatus.SCHEDULED:
+            raise Conflict(
+                f"A {appointment.get_status_display().lower()} appointment is not moved.", code="not_movable"
+            )
+        _check_notice(appointment, "moved")
+        previous = _local(appointment)
+        duration, buffer = buffers(appointment.service_type)
+        starts_at = starts_at.astimezone(UTC)
+        free = _is_free(
+            appointment.service_type, appointment.location, appointment.associate, starts_at, ignoring=appointment.pk
+        )
+        if not free:
+            raise _taken(appointment.service_type, appointment.location, starts_at)
+        appointment.starts_at, appointment.ends_at = starts_at, starts_at + duration
+        appointment.blocked_from, appointment.blocked_until = starts_at - buffer, starts_at + duration + buffer
+        appointment.save(update_fields=["starts_at", "ends_at", "blocked_from", "blocked_until"])
+        _touchpoint(
+            appointment, actor, f"{appointment.service_type.name} moved from {previous} to {_local(appointment)}"
+        )
+        _tell(appointment, "appointment_changed", previous=previous)
+    return appointment
+
+
+def appointment_cancel(*, actor, appointment: Appointment, reason: str) -> Appointment:
+    reason = (reason or "").strip()
+    if not reason:
+        raise RuleViolation("Say why the appointment is cancelled.", code="reason_required")
+    _check_notice(appointment, "cancelled")
+    with transaction.atomic():
+        appointment = transition_apply(appointment, "cancel", actor=actor, reason=reason)
+        _touchpoint(appointment, actor, f"{appointment.service_type.name} on {_local(appointment)} cancelled: {reason}")
+        _tell(appointment, "appointment_cancelled", reason=reason)
+    return appointment
+
+
+def appointment_start(*, actor, appointment: Appointment) -> Appointment:
+    with transaction.atomic():
+        appointment = transition_apply(appointment, "start", actor=actor)
+        _touchpoint(appointment, actor, f"{appointment.service_type.name} started ({appointment.number})")
+    return appointment
+
+
+def appointment_complete(*, actor, appointment: Appointment, checklist, notes: str, signed_off_by: str) -> Appointment:
+    if not (signed_off_by or "").strip():
+        raise RuleViolation("The customer (or whoever was there) signs the work off.", code="sign_off_required")
+    with transaction.atomic():
+        appointment = transition_apply(
+            appointment,
+            "complete",
+            actor=actor,
+            extra_fields=["completed_at", "checklist", "notes", "signed_off_by"],
+            at=timezone.now(),
+            checklist=checklist,
+            notes=notes,
+            signed_off_by=signed_off_by.strip()[:120],
+        )
+        _touchpoint(appointment, actor, f"{appointment.service_type.name} completed, signed off by {signed_off_by}")
+    return appointment
+
+
+def _local(appointment: Appointment) -> str:
+    zone = zone_or_utc(appointment.location.time_zone)
+    return f"{timezone.localtime(appointment.starts_at, zone):%A %d %B %Y, %H:%M} ({zone.key})"
+
+
+def _touchpoint(appointment: Appointment, actor, summary: str) -> None:
+    staff = actor is not None and getattr(actor, "customer", None) is None
+    touchpoint_record(
+        customer=appointment.order_line.order.customer,
+        kind=TouchpointKind.INSTALLATION,
+        channel=Channel.STORE if staff else Channel.APP,
+        summary=summary,
+        associate=actor if staff else None,
+        location=appointment.location,
+        product=appointment.order_line.product,
+        order_number=appointment.order_line.order.number,
+        subject=appointment,
+    )
+
+
+def _tell(appointment: Appointment, event: str, **context) -> None:
+    notify(
+        customer=appointment.order_line.order.customer,
+        event=event,
+        dedupe_key=f"{event}:{appointment.number}:{appointment.starts_at.isoformat()}",
+        order_number=appointment.order_line.order.number,
+        context={
+            "appointment_number": appointment.number,
+            "service": appointment.service_type.name,
+            "product": appointment.order_line.product.name,
+            "when": _local(appointment),
+            "at_home": appointment.service_type.place == ServicePlace.HOME,
+            "where": appointment.location.name,
+            **context,
+        },
+    )

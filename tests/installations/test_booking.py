@@ -1,0 +1,243 @@
+"""Booking an installation: only free slots are taken, never two for one associate (on PostgreSQL
+under a real race too), moves and cancellations with notice, the work done and signed off, and
+the timeline and messages that go with each step."""
+
+import threading
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from core.choices import TouchpointKind
+from core.errors import Conflict, RuleViolation, TransitionNotAllowed
+from core.models import Notification, Skill, Touchpoint
+from installations.choices import AppointmentStatus
+from installations.models import Appointment, ServiceType, WorkingHours
+from installations.services import (
+    appointment_book,
+    appointment_cancel,
+    appointment_complete,
+    appointment_reschedule,
+    appointment_start,
+)
+from tests.factories import (
+    AssociateProfileFactory,
+    CategoryFactory,
+    CustomerAddressFactory,
+    LocationFactory,
+    ProductFactory,
+    make_paid_order,
+)
+
+AMS = ZoneInfo("Europe/Amsterdam")
+
+
+def _next_monday() -> date:
+    today = timezone.localdate()
+    return today + timedelta(days=7 - today.weekday() + 7)  # a Monday at least a week ahead
+
+
+def _at(day: date, hhmm: str) -> datetime:
+    return datetime.combine(day, time.fromisoformat(hhmm), tzinfo=AMS)
+
+
+@pytest.fixture
+def setup(db):
+    store = LocationFactory(time_zone="Europe/Amsterdam")
+    wiring = Skill.objects.create(code="wiring", name="Electrical wiring")
+    appliances = CategoryFactory(slug="appliances", name="Appliances")
+    service = ServiceType.objects.create(
+        code="oven",
+        name="Oven installation",
+        kind="installation",
+        category=appliances,
+        duration_minutes=90,
+        travel_buffer_minutes=30,
+    )
+    service.skills.add(wiring)
+    fitter = AssociateProfileFactory(home_location=store, user__roles=["associate"])
+    fitter.skills.add(wiring)
+    for weekday in range(5):
+        WorkingHours.objects.create(associate=fitter, weekday=weekday, starts=time(9), ends=time(17))
+    oven = ProductFactory(category=appliances, name="Steam oven")
+    order = make_paid_order(lines=[(oven, 1, "899.00")])
+    address = CustomerAddressFactory(customer=order.customer)
+    return {"store": store, "service": service, "fitter": fitter, "line": order.lines.get(), "address": address}
+
+
+def _book(setup, at, **kwargs):
+    return appointment_book(
+        actor=kwargs.pop("actor", setup["fitter"].user),
+        order_line=kwargs.pop("line", setup["line"]),
+        service_type=setup["service"],
+        associate=setup["fitter"],
+        starts_at=at,
+        address=setup["address"],
+        **kwargs,
+    )
+
+
+@pytest.mark.django_db
+def test_a_free_slot_is_booked_with_its_travel_time_and_the_customer_is_told(setup):
+    start = _at(_next_monday(), "10:00")
+
+    appointment = _book(setup, start)
+
+    assert appointment.status == AppointmentStatus.SCHEDULED
+    assert (appointment.ends_at - appointment.starts_at) == timedelta(minutes=90)
+    assert appointment.blocked_from == start - timedelta(minutes=30)
+    assert appointment.city == setup["address"].city
+    message = Notification.objects.get(event="appointment_booked")
+    assert "Steam oven" in message.body and "10:00" in message.body
+    assert Touchpoint.objects.filter(kind=TouchpointKind.INSTALLATION, subject_id=appointment.pk).exists()
+
+
+@pytest.mark.django_db
+def test_an_overlapping_booking_is_refused_with_the_next_free_slots(setup):
+    day = _next_monday()
+    _book(setup, _at(day, "10:00"))
+
+    with pytest.raises(Conflict) as excinfo:
+        _book(setup, _at(day, "11:00"))
+
+    assert excinfo.value.code == "slot_taken"
+    offered = [datetime.fromisoformat(s["starts_at"]).astimezone(AMS) for s in excinfo.value.extra["next_slots"]]
+    assert offered[0] == _at(day, "12:30")  # 10:00 job + 90 min + 30 min travel + 30 min travel
+    assert Appointment.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_time_off_the_grid_or_outside_working_hours_is_not_a_slot(setup):
+    day = _next_monday()
+
+    with pytest.raises(Conflict):
+        _book(setup, _at(day, "10:10"))
+    with pytest.raises(Conflict):
+        _book(setup, _at(day, "16:00"))  # would end after 17:00 with its travel
+    with pytest.raises(Conflict):
+        _book(setup, _at(day + timedelta(days=5), "10:00"))  # Saturday
+
+
+@pytest.mark.django_db
+def test_the_service_must_fit_the_product_and_the_associate_the_skills(setup):
+    day = _next_monday()
+    sofa = make_paid_order(lines=[(ProductFactory(name="Sofa"), 1, "500.00")]).lines.get()
+    with pytest.raises(RuleViolation, match="not a service for Sofa"):
+        _book(setup, _at(day, "10:00"), line=sofa)
+    setup["fitter"].skills.clear()
+    with pytest.raises(RuleViolation, match="every skill"):
+        _book(setup, _at(day, "10:00"))
+
+
+@pytest.mark.django_db
+def test_a_home_visit_needs_the_address(setup):
+    with pytest.raises(RuleViolation, match="needs the address"):
+        appointment_book(
+            actor=None,
+            order_line=setup["line"],
+            service_type=setup["service"],
+            associate=setup["fitter"],
+            starts_at=_at(_next_monday(), "10:00"),
+        )
+
+
+@pytest.mark.django_db
+def test_a_move_takes_another_free_slot_and_frees_the_old_one(setup):
+    day = _next_monday()
+    appointment = _book(setup, _at(day, "10:00"))
+
+    moved = appointment_reschedule(actor=setup["fitter"].user, appointment=appointment, starts_at=_at(day, "10:30"))
+    other = _book(setup, _at(day, "14:00"))
+
+    assert moved.starts_at == _at(day, "10:30").astimezone(UTC)
+    assert other.pk != moved.pk
+    assert "moved from" in Notification.objects.get(event="appointment_changed").body
+    with pytest.raises(Conflict):
+        appointment_reschedule(actor=None, appointment=moved, starts_at=_at(day, "14:30"))
+
+
+@pytest.mark.django_db
+def test_moves_and_cancellations_need_notice(setup, settings):
+    appointment = _book(setup, _at(_next_monday(), "10:00"))
+    settings.APPOINTMENT_CHANGE_NOTICE = timedelta(days=30)
+
+    with pytest.raises(Conflict, match="call the store"):
+        appointment_cancel(actor=None, appointment=appointment, reason="Away")
+    with pytest.raises(Conflict, match="call the store"):
+        appointment_reschedule(actor=None, appointment=appointment, starts_at=_at(_next_monday(), "14:00"))
+
+
+@pytest.mark.django_db
+def test_a_cancellation_needs_a_reason_frees_the_time_and_tells_the_customer(setup):
+    day = _next_monday()
+    appointment = _book(setup, _at(day, "10:00"))
+
+    with pytest.raises(RuleViolation):
+        appointment_cancel(actor=None, appointment=appointment, reason=" ")
+    appointment_cancel(actor=None, appointment=appointment, reason="Oven not delivered yet")
+
+    assert "Oven not delivered yet" in Notification.objects.get(event="appointment_cancelled").body
+    assert _book(setup, _at(day, "10:00")).status == AppointmentStatus.SCHEDULED
+
+
+@pytest.mark.django_db
+def test_the_work_is_started_completed_and_signed_off_in_order(setup):
+    appointment = _book(setup, _at(_next_monday(), "10:00"))
+
+    with pytest.raises(TransitionNotAllowed):
+        appointment_complete(actor=None, appointment=appointment, checklist=[], notes="", signed_off_by="Emma")
+    appointment_start(actor=setup["fitter"].user, appointment=appointment)
+    with pytest.raises(RuleViolation, match="signs the work off"):
+        appointment_complete(actor=None, appointment=appointment, checklist=[], notes="", signed_off_by="")
+    done = appointment_complete(
+        actor=setup["fitter"].user,
+        appointment=appointment,
+        checklist=[{"item": "Oven level and fixed", "done": True}],
+        notes="Old oven taken away",
+        signed_off_by="Emma de Vries",
+    )
+
+    assert done.status == AppointmentStatus.COMPLETED and done.signed_off_by == "Emma de Vries"
+    assert done.completed_at is not None
+
+
+def _race(work, count):
+    barrier = threading.Barrier(count)
+    booked, refused = [], []
+    lock = threading.Lock()
+
+    def run(i):
+        try:
+            barrier.wait()
+            result = work(i)
+            with lock:
+                booked.append(result)
+        except Conflict as exc:
+            with lock:
+                refused.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return booked, refused
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_twenty_concurrent_bookings_of_one_slot_make_one_appointment_and_nineteen_409s(setup):
+    if connection.vendor != "postgresql":
+        pytest.skip("real concurrent connections need PostgreSQL; SQLite serialises every write")
+    start = _at(_next_monday(), "10:00")
+
+    booked, refused = _race(lambda i: _book(setup, start), 20)
+
+    assert len(booked) == 1 and len(refused) == 19
+    assert {exc.code for exc in refused} == {"slot_taken"}
+    assert all(exc.extra["next_slots"] for exc in refused)
+    assert Appointment.objects.filter(status=AppointmentStatus.SCHEDULED).count() == 1
