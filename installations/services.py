@@ -1,9 +1,13 @@
 """Booking, rescheduling, cancelling and doing installation and assembly appointments.
 
 Booking takes one of the slots `selectors.free_slots` offers. Two bookings of one associate can
-never overlap: on PostgreSQL the exclusion constraint `appointment_no_double_booking` refuses the
-loser of a race (a 409 offering the next free slots); on SQLite every writer holds the database's
-write lock for its whole transaction (decision 0002), so the check below it is the guarantee.
+never overlap: a booking locks the associate's row, checks the time is free and inserts, so
+racing bookings take turns and the losers get a 409 offering the next free slots; on PostgreSQL
+the exclusion constraint `appointment_no_double_booking` is the database's own guarantee behind
+that (any writer that skipped the service still cannot overlap); on SQLite every writer holds the
+database's write lock for its whole transaction (decision 0002).
+
+Locks, in this order: the appointment (moves), then its associate.
 """
 
 from datetime import UTC, timedelta
@@ -14,6 +18,7 @@ from django.utils import timezone
 
 from core.choices import Channel, TouchpointKind
 from core.errors import Conflict, RuleViolation
+from core.models import AssociateProfile
 from core.services.notifications import notify
 from core.services.timeline import touchpoint_record
 from core.timezones import zone_or_utc
@@ -57,6 +62,7 @@ def appointment_book(
     starts_at = starts_at.astimezone(UTC)
     try:
         with transaction.atomic():
+            _lock_associate(associate)
             if not _is_free(service_type, location, associate, starts_at):
                 raise _taken(service_type, location, starts_at)
             appointment = Appointment.objects.create(
@@ -81,6 +87,13 @@ def appointment_book(
             raise
         raise _taken(service_type, location, starts_at) from exc
     return appointment
+
+
+def _lock_associate(associate) -> None:
+    """Bookings of one associate take turns: the check that the time is free then sees every
+    booking committed before it. Without the lock, racing inserts wait on each other inside the
+    exclusion constraint's check and PostgreSQL breaks the tie as a deadlock (a 500), not a 409."""
+    AssociateProfile.objects.select_for_update().filter(pk=associate.pk).first()
 
 
 def _is_free(service_type, location, associate, starts_at, ignoring=None) -> bool:
@@ -148,6 +161,7 @@ def appointment_reschedule(*, actor, appointment: Appointment, starts_at) -> App
         previous = _local(appointment)
         duration, buffer = buffers(appointment.service_type)
         starts_at = starts_at.astimezone(UTC)
+        _lock_associate(appointment.associate)
         free = _is_free(
             appointment.service_type, appointment.location, appointment.associate, starts_at, ignoring=appointment.pk
         )
