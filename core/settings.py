@@ -203,6 +203,7 @@ SPECTACULAR_SETTINGS = {
         "VoucherStatusEnum": "returns.choices.VoucherStatus",
         "VoucherSourceEnum": "returns.choices.VoucherSource",
         "VoucherTransactionKindEnum": "returns.choices.VoucherTransactionKind",
+        "AppointmentStatusEnum": "installations.choices.AppointmentStatus",
     },
 }
 # How long an Idempotency-Key is remembered before the periodic purge may drop it.
@@ -229,11 +230,14 @@ CELERY_BEAT_SCHEDULE = {
     "orders-pickup-sweep": {"task": "orders.tasks.pickup_sweep", "schedule": timedelta(minutes=5)},
     "orders-delivery-reminders": {"task": "orders.tasks.delivery_reminders", "schedule": timedelta(minutes=15)},
     "returns-voucher-sweep": {"task": "returns.tasks.voucher_sweep", "schedule": timedelta(minutes=30)},
+    "installations-reminders": {"task": "installations.tasks.appointment_reminders", "schedule": timedelta(minutes=15)},
 }
 
 # --- Installations ----------------------------------------------------------------------------
 # Appointments are moved or cancelled up to this long before they start (then: call the store).
 APPOINTMENT_CHANGE_NOTICE = timedelta(hours=env.int("APPOINTMENT_CHANGE_NOTICE_HOURS", default=24))
+# The customer is reminded this long before an appointment.
+APPOINTMENT_REMINDER_BEFORE = timedelta(hours=env.int("APPOINTMENT_REMINDER_HOURS", default=24))
 
 # --- Notifications --------------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")

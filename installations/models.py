@@ -150,6 +150,12 @@ class Appointment(models.Model):
             ),
             models.Index(fields=["location", "starts_at"], name="appointment_location_day"),
             models.Index(fields=["customer", "-starts_at"], name="appointment_customer"),
+            # the reminder sweep walks scheduled appointments nobody was reminded of yet
+            models.Index(
+                fields=["starts_at", "id"],
+                name="appointment_to_remind",
+                condition=Q(status=AppointmentStatus.SCHEDULED, reminded_at__isnull=True),
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="appointment_span"),

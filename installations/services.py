@@ -21,6 +21,7 @@ from core.errors import Conflict, RuleViolation
 from core.models import AssociateProfile
 from core.services.notifications import notify
 from core.services.timeline import touchpoint_record
+from core.sweeps import in_batches, next_batch
 from core.timezones import zone_or_utc
 from core.workflow import transition_apply
 from installations.choices import AppointmentStatus, ServicePlace
@@ -250,3 +251,36 @@ def _tell(appointment: Appointment, event: str, **context) -> None:
             **context,
         },
     )
+
+
+# --- the reminder sweep -----------------------------------------------------------------------
+
+SWEEP_BATCH = 100
+
+
+def claimable(queryset, after=None):
+    """The next batch of scheduled, not yet reminded appointments in start order (see
+    `core.sweeps.next_batch`), along the appointment_to_remind index."""
+    due = queryset.filter(status=AppointmentStatus.SCHEDULED, reminded_at__isnull=True).select_related(
+        "service_type", "location", "order_line__order__customer", "order_line__product"
+    )
+    return next_batch(due, key="starts_at", size=SWEEP_BATCH, after=after)
+
+
+def appointments_remind(*, now=None) -> int:
+    """Tell each customer the day before (APPOINTMENT_REMINDER_HOURS) what is coming, once. Safe
+    to run twice and beside another sweep. Returns how many were reminded."""
+    now = now or timezone.now()
+    reminded = 0
+
+    def remind(batch):
+        nonlocal reminded
+        for appointment in batch:
+            appointment.reminded_at = now
+            appointment.save(update_fields=["reminded_at"])
+            _tell(appointment, "appointment_reminder")
+        reminded += len(batch)
+
+    due = Appointment.objects.filter(starts_at__gt=now, starts_at__lte=now + settings.APPOINTMENT_REMINDER_BEFORE)
+    in_batches(lambda after: claimable(due, after), remind, key="starts_at")
+    return reminded
