@@ -54,7 +54,29 @@ def many(customer):
         _fulfilment_rows()
         _voucher_rows(customer)
         _return_rows(store)
+        _appointment_rows(store)
     return customer
+
+
+def _appointment_rows(store):
+    """An associate with hours and an absence, and a booked appointment."""
+    from datetime import datetime, time, timedelta
+
+    from django.utils import timezone
+
+    from installations.models import Absence, ServiceType, WorkingHours
+    from installations.services import appointment_book
+
+    service, _ = ServiceType.objects.get_or_create(
+        code="fit", defaults={"name": "Fitting", "kind": "assembly", "place": "store", "duration_minutes": 60}
+    )
+    fitter = AssociateProfileFactory(home_location=store, user__roles=["associate"])
+    for weekday in range(7):
+        WorkingHours.objects.create(associate=fitter, weekday=weekday, starts=time(8), ends=time(18))
+    start = datetime.combine(timezone.localdate() + timedelta(days=9), time(10), tzinfo=timezone.get_current_timezone())
+    Absence.objects.create(associate=fitter, starts_at=start + timedelta(days=1), ends_at=start + timedelta(days=2))
+    line = make_paid_order(lines=[(ProductFactory(), 1, "10.00")]).lines.get()
+    appointment_book(actor=None, order_line=line, service_type=service, associate=fitter, starts_at=start)
 
 
 def _return_rows(store):
