@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 
 from core.models import Touchpoint
 from orders.models import Charge, Order, OrderLine
@@ -131,3 +132,28 @@ def test_the_command_reports_bad_rows_and_fails(world, tmp_path, capsys):
     good.write_text(json.dumps(_order(world, "P-7")) + "\n")
     call_command("import_orders", str(good), "--json")
     assert json.loads(capsys.readouterr().out)["created"] == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the COPY writer's thread is PostgreSQL's")
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_batches_written_while_the_next_is_read_land_whole_and_repeats_are_skipped(world):
+    """Outside a transaction PostgreSQL gets each batch from a thread of its own while the next one
+    is checked; a row repeating one of an earlier, perhaps unfinished, batch is still skipped."""
+    stream = _lines(*[_order(world, f"P-{i}") for i in range(7)], _order(world, "P-1"), _order(world, "P-8"))
+    report = orders_import(stream=stream, batch_size=3)
+    assert (report.created, report.skipped, report.errors) == (8, 1, [])
+    assert Order.objects.count() == 8 and OrderLine.objects.count() == 16 and Charge.objects.count() == 8
+    assert Touchpoint.objects.filter(kind="purchase").count() == 8
+    again = orders_import(stream=stream, batch_size=4)
+    assert (again.created, again.skipped, again.errors) == (0, 9, [])
+
+
+def test_free_text_with_tabs_backslashes_and_newlines_arrives_as_sent(world):
+    odd = "A\tB\\C\nD\rE"
+    payments = [{"kind": "capture", "amount": "119.90", "reference": odd}]
+    report = orders_import(stream=_lines(_order(world, odd, payments=payments)))
+    assert (report.created, report.errors) == (1, [])
+    order = Order.objects.get(source="pos")
+    assert order.external_id == odd and order.charges.get().reference == odd
+    assert order.history.get().external_id == odd
