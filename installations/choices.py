@@ -23,3 +23,27 @@ class AppointmentStatus(models.TextChoices):
 
 # Appointments that hold their associate's time: no two of one associate may overlap.
 HOLDING_STATUSES = (AppointmentStatus.SCHEDULED, AppointmentStatus.IN_PROGRESS)
+
+
+class TrainingPlace(models.TextChoices):
+    STORE = "store", "In store"
+    HOME = "home", "At home"
+    ONLINE = "online", "Online"
+
+
+class SessionStatus(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled"
+    HELD = "held", "Held"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class EnrolmentStatus(models.TextChoices):
+    ENROLLED = "enrolled", "Enrolled"
+    WAITLISTED = "waitlisted", "On the waiting list"
+    CANCELLED = "cancelled", "Cancelled"
+    ATTENDED = "attended", "Attended"
+    ABSENT = "absent", "Did not come"
+
+
+# Enrolments that take a seat, and those that wait for one.
+SEATED_STATUSES = (EnrolmentStatus.ENROLLED, EnrolmentStatus.ATTENDED, EnrolmentStatus.ABSENT)

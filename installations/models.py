@@ -19,7 +19,15 @@ from simple_history.models import HistoricalRecords
 
 from core.codes import readable_code
 from core.models import CURRENCY_MAX_LENGTH, AssociateProfile, Category, Customer, Location, Product, Skill
-from installations.choices import HOLDING_STATUSES, AppointmentStatus, ServiceKind, ServicePlace
+from installations.choices import (
+    HOLDING_STATUSES,
+    AppointmentStatus,
+    EnrolmentStatus,
+    ServiceKind,
+    ServicePlace,
+    SessionStatus,
+    TrainingPlace,
+)
 from orders.models import OrderLine
 
 
@@ -183,3 +191,84 @@ class Appointment(models.Model):
     @transition(field=status, source=AppointmentStatus.SCHEDULED, target=AppointmentStatus.NO_SHOW)
     def mark_no_show(self):
         pass
+
+
+# --- training ---------------------------------------------------------------------------------
+
+
+class TrainingCourse(models.Model):
+    """What customers learn about a product or a category (espresso at home, cooking with steam)."""
+
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    category = models.ForeignKey(Category, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(product__isnull=True) | Q(category__isnull=True), name="training_course_one_scope"
+            )
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class TrainingSession(models.Model):
+    """One sitting of a course, with its seats; when they are taken, customers wait in line."""
+
+    course = models.ForeignKey(TrainingCourse, on_delete=models.PROTECT, related_name="sessions")
+    place = models.CharField(max_length=10, choices=TrainingPlace.choices, default=TrainingPlace.STORE)
+    location = models.ForeignKey(
+        Location, on_delete=models.PROTECT, related_name="+", help_text="The store; for online and home, the organiser"
+    )
+    trainer = models.ForeignKey(
+        AssociateProfile, on_delete=models.PROTECT, null=True, blank=True, related_name="training_sessions"
+    )
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    capacity = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
+    status = models.CharField(max_length=10, choices=SessionStatus.choices, default=SessionStatus.SCHEDULED)
+
+    class Meta:
+        ordering = ["starts_at", "id"]
+        indexes = [models.Index(fields=["location", "starts_at"], name="training_session_location_day")]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="training_session_span"),
+            models.CheckConstraint(condition=Q(capacity__gte=1), name="training_session_capacity"),
+        ]
+
+    def __str__(self):
+        return f"{self.course} {self.starts_at:%Y-%m-%d %H:%M}"
+
+
+class Enrolment(models.Model):
+    """A customer's seat in a session, or their place in its waiting list (first come, first
+    promoted)."""
+
+    session = models.ForeignKey(TrainingSession, on_delete=models.PROTECT, related_name="enrolments")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
+    order_line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    status = models.CharField(max_length=12, choices=EnrolmentStatus.choices)
+    created_at = models.DateTimeField(default=timezone.now, help_text="Also the place in the waiting list")
+    promoted_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["session", "status", "created_at"], name="enrolment_session_queue")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "customer"],
+                condition=~Q(status=EnrolmentStatus.CANCELLED),
+                name="enrolment_once_per_session",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.customer_id} in {self.session_id} ({self.status})"
