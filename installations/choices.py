@@ -47,3 +47,9 @@ class EnrolmentStatus(models.TextChoices):
 
 # Enrolments that take a seat, and those that wait for one.
 SEATED_STATUSES = (EnrolmentStatus.ENROLLED, EnrolmentStatus.ATTENDED, EnrolmentStatus.ABSENT)
+
+
+class TrainingRequestStatus(models.TextChoices):
+    OPEN = "open", "Waiting for an associate"
+    ARRANGED = "arranged", "Arranged"
+    DECLINED = "declined", "Declined"

@@ -27,6 +27,7 @@ from installations.choices import (
     ServicePlace,
     SessionStatus,
     TrainingPlace,
+    TrainingRequestStatus,
 )
 from orders.models import OrderLine
 
@@ -272,3 +273,37 @@ class Enrolment(models.Model):
 
     def __str__(self):
         return f"{self.customer_id} in {self.session_id} ({self.status})"
+
+
+class TrainingRequest(models.Model):
+    """A customer's "I need training" on a purchase, for an associate to follow up from a queue."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
+    order_line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="+")
+    note = models.CharField(max_length=500, blank=True, help_text="What the customer wants to learn")
+    status = models.CharField(max_length=10, choices=TrainingRequestStatus.choices, default=TrainingRequestStatus.OPEN)
+    enrolment = models.ForeignKey(Enrolment, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    outcome = models.CharField(max_length=500, blank=True)
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    handled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(
+                fields=["created_at", "id"],
+                name="training_request_queue",
+                condition=Q(status=TrainingRequestStatus.OPEN),
+            )
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order_line"], condition=Q(status=TrainingRequestStatus.OPEN), name="training_request_open_once"
+            )
+        ]
+
+    def __str__(self):
+        return f"Training wanted for line {self.order_line_id} ({self.status})"

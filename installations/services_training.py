@@ -14,8 +14,8 @@ from core.errors import Conflict, RuleViolation
 from core.services.notifications import notify
 from core.services.timeline import touchpoint_record
 from core.timezones import zone_or_utc
-from installations.choices import SEATED_STATUSES, EnrolmentStatus, SessionStatus
-from installations.models import Enrolment, TrainingSession
+from installations.choices import SEATED_STATUSES, EnrolmentStatus, SessionStatus, TrainingRequestStatus
+from installations.models import Enrolment, TrainingRequest, TrainingSession
 
 
 def _locked(session: TrainingSession) -> TrainingSession:
@@ -157,3 +157,48 @@ def _tell(enrolment: Enrolment, event: str) -> None:
             "place": session.get_place_display(),
         },
     )
+
+
+# --- "I need training" ------------------------------------------------------------------------
+
+
+def training_request_create(*, actor, order_line, note: str = "") -> TrainingRequest:
+    """The customer (or an associate for them) asks for training on a purchase; it waits in the
+    associates' queue. Once per purchase while open."""
+    product = order_line.product
+    if not product.trainable:
+        raise RuleViolation(f"There is no training for {product.name}.", code="not_trainable")
+    customer = order_line.order.customer
+    try:
+        with transaction.atomic():
+            request = TrainingRequest.objects.create(customer=customer, order_line=order_line, note=note[:500])
+            touchpoint_record(
+                customer=customer,
+                kind=TouchpointKind.TRAINING,
+                channel=Channel.APP if getattr(actor, "customer", None) is not None else Channel.STORE,
+                summary=f"Asked for training on {product.name}",
+                product=product,
+                order_number=order_line.order.number,
+                subject=request,
+            )
+    except IntegrityError as exc:
+        raise Conflict("Training for this purchase is already asked for.", code="already_requested") from exc
+    return request
+
+
+def training_request_close(*, actor, request: TrainingRequest, outcome: str, enrolment=None) -> TrainingRequest:
+    """The associate followed up: arranged (usually an enrolment they made) or declined, saying how."""
+    outcome = (outcome or "").strip()
+    if not outcome:
+        raise RuleViolation("Say what was arranged or why not.", code="outcome_required")
+    with transaction.atomic():
+        request = TrainingRequest.objects.select_for_update().select_related("order_line__product").get(pk=request.pk)
+        if request.status != TrainingRequestStatus.OPEN:
+            raise Conflict("This request was followed up already.", code="request_closed")
+        if enrolment is not None and enrolment.customer_id != request.customer_id:
+            raise RuleViolation("That enrolment is another customer's.", code="enrolment_not_customers")
+        request.status = TrainingRequestStatus.ARRANGED if enrolment is not None else TrainingRequestStatus.DECLINED
+        request.enrolment, request.outcome = enrolment, outcome[:500]
+        request.handled_by, request.handled_at = actor, timezone.now()
+        request.save(update_fields=["status", "enrolment", "outcome", "handled_by", "handled_at"])
+    return request

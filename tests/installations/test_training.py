@@ -13,7 +13,14 @@ from core.errors import Conflict, RuleViolation
 from core.models import Notification, Touchpoint
 from installations.choices import EnrolmentStatus, SessionStatus
 from installations.models import Enrolment, TrainingCourse, TrainingSession
-from installations.services_training import training_attendance, training_cancel, training_enrol
+from installations.selectors_training import training_request_queue
+from installations.services_training import (
+    training_attendance,
+    training_cancel,
+    training_enrol,
+    training_request_close,
+    training_request_create,
+)
 from tests.factories import CustomerFactory, LocationFactory, ProductFactory, make_paid_order
 
 
@@ -143,3 +150,32 @@ def test_concurrent_enrolments_never_fill_more_seats_than_there_are():
     assert errors == []
     statuses = list(Enrolment.objects.filter(session=session).values_list("status", flat=True))
     assert statuses.count("enrolled") == 5 and statuses.count("waitlisted") == 11
+
+
+@pytest.mark.django_db
+def test_i_need_training_waits_in_the_queue_until_an_associate_arranges_it(associate):
+    machine = ProductFactory(name="Espresso machine", trainable=True)
+    line = make_paid_order(lines=[(machine, 1, "499.00")]).lines.get()
+    request = training_request_create(actor=None, order_line=line, note="Milk foam, please")
+
+    with pytest.raises(Conflict, match="already asked"):
+        training_request_create(actor=None, order_line=line)
+    assert list(training_request_queue()) == [request]
+    session = _session(capacity=4)
+    enrolment = training_enrol(actor=associate, session=session, customer=line.order.customer, order_line=line)
+    with pytest.raises(RuleViolation, match="Say what"):
+        training_request_close(actor=associate, request=request, outcome="", enrolment=enrolment)
+    closed = training_request_close(actor=associate, request=request, outcome="Booked Saturday", enrolment=enrolment)
+
+    assert closed.status == "arranged" and closed.handled_by == associate
+    assert list(training_request_queue()) == []
+    with pytest.raises(Conflict):
+        training_request_close(actor=associate, request=request, outcome="again")
+
+
+@pytest.mark.django_db
+def test_only_trainable_products_can_be_asked_for():
+    line = make_paid_order(lines=[(ProductFactory(name="Rug", trainable=False), 1, "99.00")]).lines.get()
+
+    with pytest.raises(RuleViolation, match="no training for Rug"):
+        training_request_create(actor=None, order_line=line)
