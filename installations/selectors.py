@@ -111,3 +111,23 @@ def _slots_in_span(who, opens, closes, duration, buffer, busy, now, step) -> lis
             found.append(Slot(who, start, start + duration))
         start += step
     return found
+
+
+def appointment_list():
+    """Appointments with everything a list row or a detail shows, in one query."""
+    return Appointment.objects.select_related(
+        "service_type",
+        "associate__user",
+        "customer",
+        "location",
+        "order_line__order",
+        "order_line__product",
+    )
+
+
+def associate_names(ids) -> dict[int, str]:
+    """Display names of associates, for the availability answer (one query)."""
+    rows = AssociateProfile.objects.filter(pk__in=set(ids)).values_list(
+        "pk", "user__first_name", "user__last_name", "user__email"
+    )
+    return {pk: f"{first} {last}".strip() or email for pk, first, last, email in rows}

@@ -12,9 +12,9 @@ from django.utils import timezone
 
 from core.choices import TouchpointKind
 from core.errors import Conflict, RuleViolation, TransitionNotAllowed
-from core.models import Notification, Skill, Touchpoint
+from core.models import Notification, Touchpoint
 from installations.choices import AppointmentStatus
-from installations.models import Appointment, ServiceType, WorkingHours
+from installations.models import Appointment
 from installations.services import (
     appointment_book,
     appointment_cancel,
@@ -23,10 +23,6 @@ from installations.services import (
     appointment_start,
 )
 from tests.factories import (
-    AssociateProfileFactory,
-    CategoryFactory,
-    CustomerAddressFactory,
-    LocationFactory,
     ProductFactory,
     make_paid_order,
 )
@@ -41,30 +37,6 @@ def _next_monday() -> date:
 
 def _at(day: date, hhmm: str) -> datetime:
     return datetime.combine(day, time.fromisoformat(hhmm), tzinfo=AMS)
-
-
-@pytest.fixture
-def setup(db):
-    store = LocationFactory(time_zone="Europe/Amsterdam")
-    wiring = Skill.objects.create(code="wiring", name="Electrical wiring")
-    appliances = CategoryFactory(slug="appliances", name="Appliances")
-    service = ServiceType.objects.create(
-        code="oven",
-        name="Oven installation",
-        kind="installation",
-        category=appliances,
-        duration_minutes=90,
-        travel_buffer_minutes=30,
-    )
-    service.skills.add(wiring)
-    fitter = AssociateProfileFactory(home_location=store, user__roles=["associate"])
-    fitter.skills.add(wiring)
-    for weekday in range(5):
-        WorkingHours.objects.create(associate=fitter, weekday=weekday, starts=time(9), ends=time(17))
-    oven = ProductFactory(category=appliances, name="Steam oven")
-    order = make_paid_order(lines=[(oven, 1, "899.00")])
-    address = CustomerAddressFactory(customer=order.customer)
-    return {"store": store, "service": service, "fitter": fitter, "line": order.lines.get(), "address": address}
 
 
 def _book(setup, at, **kwargs):

@@ -1,0 +1,447 @@
+"""Installation and assembly appointments. Staff (`appointments`) book, move, start, complete and
+cancel them, an associate at their home location only; customers (`me/appointments`) book their
+own order lines, move and cancel their own; both ask `appointments/availability/` for free slots."""
+
+from django.http import Http404
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.routers import SimpleRouter
+
+from core.api.base import StaffViewSetMixin, StrictSerializer
+from core.api.pagination import CursorPagination
+from core.api.views import IDEMPOTENCY_KEY, CustomerScopedMixin
+from core.choices import Role
+from core.models import AssociateProfile, CustomerAddress, Location
+from core.services.inventory import check_home_location
+from core.workflow import allowed_transitions
+from installations import selectors
+from installations.choices import AppointmentStatus, ServiceKind, ServicePlace
+from installations.models import Appointment, ServiceType
+from installations.services import (
+    appointment_book,
+    appointment_cancel,
+    appointment_complete,
+    appointment_reschedule,
+    appointment_start,
+)
+from orders.api.fulfillment import IsStaffOrCustomer
+from orders.api.shipments import OffsetDateTimeField
+from orders.models import OrderLine
+
+MAX_ID = 2**63 - 1
+MAX_CHECKLIST = 100
+ELSEWHERE = "Associates act on appointments of their home location only."
+BOOK_ELSEWHERE = "Associates book the associates of their home location only."
+
+# --- output -----------------------------------------------------------------------------------
+
+
+class AppointmentServiceTypeSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    code = serializers.CharField()
+    name = serializers.CharField()
+    kind = serializers.ChoiceField(choices=ServiceKind.choices)
+    place = serializers.ChoiceField(choices=ServicePlace.choices)
+    duration_minutes = serializers.IntegerField()
+
+
+class AppointmentAssociateSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.SerializerMethodField()
+
+    def get_name(self, profile) -> str:
+        return profile.user.get_full_name() or profile.user.email
+
+
+class AppointmentCustomerSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    number = serializers.CharField()
+    name = serializers.CharField(source="full_name")
+
+
+class AppointmentProductSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    sku = serializers.CharField()
+    name = serializers.CharField()
+
+
+class AppointmentLocationSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    code = serializers.CharField()
+    name = serializers.CharField()
+    time_zone = serializers.CharField(help_text="Times are shown to people in this zone")
+
+
+class AppointmentAddressSerializer(serializers.Serializer):
+    line1 = serializers.CharField(source="address_line1")
+    line2 = serializers.CharField(source="address_line2")
+    city = serializers.CharField()
+    postcode = serializers.CharField()
+    country = serializers.CharField()
+
+
+class ChecklistItemSerializer(StrictSerializer):
+    item = serializers.CharField(max_length=200)
+    done = serializers.BooleanField()
+
+
+def _address(appointment) -> dict | None:
+    if not appointment.address_line1:
+        return None
+    return AppointmentAddressSerializer(appointment).data
+
+
+class MyAppointmentSerializer(serializers.Serializer):
+    """An appointment as its customer sees it: what, who, where and when."""
+
+    id = serializers.IntegerField()
+    number = serializers.CharField()
+    status = serializers.ChoiceField(choices=AppointmentStatus.choices)
+    service_type = AppointmentServiceTypeSerializer()
+    associate = AppointmentAssociateSerializer()
+    order_line = serializers.IntegerField(source="order_line_id")
+    order_number = serializers.CharField(source="order_line.order.number")
+    product = AppointmentProductSerializer(source="order_line.product")
+    location = AppointmentLocationSerializer(help_text="The store, or where the associate sets out from")
+    address = serializers.SerializerMethodField(help_text="Where the work is done; null in store")
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+    completed_at = serializers.DateTimeField(allow_null=True)
+    allowed_transitions = serializers.SerializerMethodField(help_text="The actions you may take now")
+
+    @extend_schema_field(AppointmentAddressSerializer(allow_null=True))
+    def get_address(self, obj):
+        return _address(obj)
+
+    def get_allowed_transitions(self, obj) -> list[str]:
+        return ["reschedule", "cancel"] if obj.status == AppointmentStatus.SCHEDULED else []
+
+
+class AppointmentSerializer(MyAppointmentSerializer):
+    """An appointment as staff see it, with the customer and the record of the work."""
+
+    customer = AppointmentCustomerSerializer()
+    checklist = ChecklistItemSerializer(many=True)
+    notes = serializers.CharField()
+    signed_off_by = serializers.CharField()
+    booked_by = serializers.IntegerField(source="booked_by_id", allow_null=True)
+    created_at = serializers.DateTimeField()
+    allowed_transitions = serializers.SerializerMethodField(help_text="The actions its state allows now")
+
+    def get_allowed_transitions(self, obj) -> list[str]:
+        allowed = allowed_transitions(obj)
+        return ["reschedule", *allowed] if obj.status == AppointmentStatus.SCHEDULED else allowed
+
+
+class SlotAssociateSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class SlotSerializer(serializers.Serializer):
+    associate = SlotAssociateSerializer()
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+
+
+# --- input ------------------------------------------------------------------------------------
+
+
+def _id(queryset, **kwargs):
+    return serializers.PrimaryKeyRelatedField(
+        queryset=queryset, pk_field=serializers.IntegerField(min_value=1, max_value=MAX_ID), **kwargs
+    )
+
+
+class StartsAtField(OffsetDateTimeField):
+    """A start time with its UTC offset, and nothing after it (Python's ISO parser would stop
+    quietly at a NUL character)."""
+
+    def to_internal_value(self, value):
+        if isinstance(value, str) and "\x00" in value:
+            self.fail("invalid", format="ISO 8601 with a UTC offset")
+        return super().to_internal_value(value)
+
+
+class AppointmentBookSerializer(StrictSerializer):
+    order_line = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text="The purchased product's line")
+    service_type = _id(ServiceType.objects.all())
+    associate = _id(
+        AssociateProfile.objects.select_related("home_location", "user"),
+        help_text="One of the associates `availability` offered",
+    )
+    starts_at = StartsAtField(help_text="A free slot's start, with its UTC offset")
+    address = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_ID,
+        required=False,
+        allow_null=True,
+        help_text="One of the customer's addresses; required for a home visit",
+    )
+
+
+class RescheduleSerializer(StrictSerializer):
+    starts_at = StartsAtField(help_text="Another free slot of the same associate, with its UTC offset")
+
+
+class CompleteSerializer(StrictSerializer):
+    checklist = serializers.ListField(child=ChecklistItemSerializer(), max_length=MAX_CHECKLIST, default=list)
+    notes = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
+    signed_off_by = serializers.CharField(max_length=120, help_text="Who signed for the work")
+
+
+class CancelSerializer(StrictSerializer):
+    reason = serializers.CharField(max_length=300, help_text="Told to the customer")
+
+
+class EmptySerializer(StrictSerializer):
+    pass
+
+
+class AvailabilityQuerySerializer(StrictSerializer):
+    service_type = _id(ServiceType.objects.filter(is_active=True))
+    location = _id(Location.objects.all())
+    date_from = serializers.DateField(help_text="First day, in the location's calendar")
+    date_to = serializers.DateField(help_text=f"Last day (included); at most {selectors.MAX_DAYS} days in all")
+
+    def validate(self, attrs):
+        if attrs["date_to"] < attrs["date_from"]:
+            raise serializers.ValidationError({"date_to": "The range ends on or after its first day."})
+        if (attrs["date_to"] - attrs["date_from"]).days >= selectors.MAX_DAYS:
+            raise serializers.ValidationError({"date_to": f"At most {selectors.MAX_DAYS} days at a time."})
+        return attrs
+
+
+def _input(serializer_class, data):
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _book(request, data, order_lines):
+    """Book from validated input; the order line and the address must be the caller's to use."""
+    line = order_lines.select_related("order", "product").filter(pk=data["order_line"]).first()
+    if line is None:
+        raise serializers.ValidationError({"order_line": ["No such order line."]})
+    address = None
+    if data.get("address") is not None:
+        address = CustomerAddress.objects.filter(pk=data["address"], customer_id=line.order.customer_id).first()
+        if address is None:
+            raise serializers.ValidationError({"address": ["Not an address of the order's customer."]})
+    return appointment_book(
+        actor=request.user,
+        order_line=line,
+        service_type=data["service_type"],
+        associate=data["associate"],
+        starts_at=data["starts_at"],
+        address=address,
+    )
+
+
+# --- views ------------------------------------------------------------------------------------
+
+
+class AppointmentFilter(filters.FilterSet):
+    starts_after = filters.IsoDateTimeFilter(field_name="starts_at", lookup_expr="gte")
+    starts_before = filters.IsoDateTimeFilter(field_name="starts_at", lookup_expr="lt")
+
+    class Meta:
+        model = Appointment
+        fields = ["associate", "location", "status", "customer", "service_type"]
+
+
+class AppointmentPagination(CursorPagination):
+    ordering = ("starts_at", "id")
+
+
+class MyAppointmentPagination(CursorPagination):
+    ordering = ("-starts_at", "-id")
+
+
+CONFLICTS = {
+    409: OpenApiResponse(description="Not free any more (`next_slots`), or not allowed now (`allowed`)."),
+}
+
+
+@extend_schema(parameters=[IDEMPOTENCY_KEY])
+class AppointmentViewSet(
+    StaffViewSetMixin,
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Appointments, soonest first; `?location=…&starts_after=…` is a store's day plan."""
+
+    queryset = Appointment.objects.all()
+    serializer_class = AppointmentSerializer
+    pagination_class = AppointmentPagination
+    filterset_class = AppointmentFilter
+    search_fields = ["=number", "=customer__number", "=order_line__order__number"]
+    ordering_fields = []
+    action_permissions = {
+        "reschedule": "installations.change_appointment",
+        "start": "installations.change_appointment",
+        "complete": "installations.change_appointment",
+        "cancel": "installations.change_appointment",
+    }
+    writes = ("reschedule", "start", "complete", "cancel")
+
+    def get_permissions(self):
+        if self.action == "availability":
+            return [IsStaffOrCustomer()]
+        return super().get_permissions()
+
+    def get_queryset(self):
+        return self.restrict(selectors.appointment_list())
+
+    def restrict(self, queryset):
+        """Every member of staff reads every appointment; an associate changes those of their home
+        location only, managers and admins anywhere (the rule of `check_home_location`)."""
+        if self.action not in self.writes or getattr(self, "swagger_fake_view", False):
+            return queryset
+        user = self.request.user
+        if user.has_role(Role.MANAGER, Role.ADMIN):
+            return queryset
+        profile = getattr(user, "associate", None)
+        return queryset.filter(location_id=profile.home_location_id) if profile else queryset.none()
+
+    def get_object(self):
+        try:
+            return super().get_object()
+        except Http404:
+            # Readable but not changeable here: say why (403) rather than pretend it is not there.
+            if self.action in self.writes:
+                pk = self.kwargs.get(self.lookup_url_kwarg or self.lookup_field)
+                try:
+                    location_id = Appointment.objects.filter(pk=pk).values_list("location_id", flat=True).first()
+                except (TypeError, ValueError):  # not an id at all
+                    location_id = None
+                if location_id is not None:
+                    check_home_location(self.request.user, location_id, ELSEWHERE)
+            raise
+
+    def _detail(self, appointment, status_code=status.HTTP_200_OK) -> Response:
+        fresh = selectors.appointment_list().get(pk=appointment.pk)
+        return Response(AppointmentSerializer(fresh).data, status=status_code)
+
+    @extend_schema(
+        request=AppointmentBookSerializer,
+        responses={201: AppointmentSerializer, **CONFLICTS, 422: OpenApiResponse(description="Refused by a rule.")},
+    )
+    def create(self, request, *args, **kwargs):
+        """Book a free slot for a customer's order line (a home visit at one of their addresses);
+        a slot taken meanwhile is a 409 offering the next free ones."""
+        data = _input(AppointmentBookSerializer, request.data)
+        check_home_location(request.user, data["associate"].home_location_id, BOOK_ELSEWHERE)
+        appointment = _book(request, data, OrderLine.objects.all())
+        response = self._detail(appointment, status.HTTP_201_CREATED)
+        response["Location"] = f"{request.path}{appointment.pk}/"
+        return response
+
+    @extend_schema(parameters=[AvailabilityQuerySerializer], responses=SlotSerializer(many=True))
+    @action(detail=False, methods=["get"])
+    def availability(self, request):
+        """Free slots of the associates of a location who can do the service, earliest first
+        (staff and customers of the app; at most a month at a time)."""
+        return _availability(request)
+
+    @extend_schema(request=RescheduleSerializer, responses={200: AppointmentSerializer, **CONFLICTS})
+    @action(detail=True, methods=["post"])
+    def reschedule(self, request, pk=None):
+        """Move it to another free slot of the same associate (with notice); the customer is told."""
+        data = _input(RescheduleSerializer, request.data)
+        return self._detail(appointment_reschedule(actor=request.user, appointment=self.get_object(), **data))
+
+    @extend_schema(request=EmptySerializer, responses={200: AppointmentSerializer, **CONFLICTS})
+    @action(detail=True, methods=["post"])
+    def start(self, request, pk=None):
+        """The associate has arrived and begins the work."""
+        _input(EmptySerializer, request.data)
+        return self._detail(appointment_start(actor=request.user, appointment=self.get_object()))
+
+    @extend_schema(request=CompleteSerializer, responses={200: AppointmentSerializer, **CONFLICTS})
+    @action(detail=True, methods=["post"])
+    def complete(self, request, pk=None):
+        """The work is done: the checklist, notes and who signed it off."""
+        data = _input(CompleteSerializer, request.data)
+        return self._detail(appointment_complete(actor=request.user, appointment=self.get_object(), **data))
+
+    @extend_schema(request=CancelSerializer, responses={200: AppointmentSerializer, **CONFLICTS})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        """Call it off (with notice); the customer is told the reason."""
+        data = _input(CancelSerializer, request.data)
+        return self._detail(appointment_cancel(actor=request.user, appointment=self.get_object(), **data))
+
+
+def _availability(request) -> Response:
+    query = _input(AvailabilityQuerySerializer, request.query_params)
+    slots = selectors.free_slots(**query)
+    names = selectors.associate_names(slot.associate_id for slot in slots) if slots else {}
+    rows = [
+        {
+            "associate": {"id": slot.associate_id, "name": names.get(slot.associate_id, "")},
+            "starts_at": slot.starts_at,
+            "ends_at": slot.ends_at,
+        }
+        for slot in slots
+    ]
+    return Response(SlotSerializer(rows, many=True).data)
+
+
+@extend_schema(parameters=[IDEMPOTENCY_KEY])
+class MyAppointmentViewSet(
+    CustomerScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """The signed-in customer's appointments, latest first: book one for a purchase, move or
+    cancel it."""
+
+    serializer_class = MyAppointmentSerializer
+    pagination_class = MyAppointmentPagination
+    filterset_fields = ["status"]
+    search_fields = []
+    ordering_fields = []
+
+    def base_queryset(self):
+        return selectors.appointment_list()
+
+    def _detail(self, appointment, status_code=status.HTTP_200_OK) -> Response:
+        return Response(MyAppointmentSerializer(self.get_queryset().get(pk=appointment.pk)).data, status=status_code)
+
+    @extend_schema(
+        request=AppointmentBookSerializer,
+        responses={201: MyAppointmentSerializer, **CONFLICTS, 422: OpenApiResponse(description="Refused by a rule.")},
+    )
+    def create(self, request):
+        """Book a free slot (from `appointments/availability/`) for a line of your own order."""
+        data = _input(AppointmentBookSerializer, request.data)
+        appointment = _book(request, data, OrderLine.objects.filter(order__customer=self.customer))
+        response = self._detail(appointment, status.HTTP_201_CREATED)
+        response["Location"] = f"{request.path}{appointment.pk}/"
+        return response
+
+    @extend_schema(request=RescheduleSerializer, responses={200: MyAppointmentSerializer, **CONFLICTS})
+    @action(detail=True, methods=["post"])
+    def reschedule(self, request, pk=None):
+        """Move your appointment to another free slot of the same associate, up to a day ahead."""
+        data = _input(RescheduleSerializer, request.data)
+        return self._detail(appointment_reschedule(actor=request.user, appointment=self.get_object(), **data))
+
+    @extend_schema(request=CancelSerializer, responses={200: MyAppointmentSerializer, **CONFLICTS})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        """Call your appointment off, up to a day ahead."""
+        data = _input(CancelSerializer, request.data)
+        return self._detail(appointment_cancel(actor=request.user, appointment=self.get_object(), **data))
+
+
+urlpatterns = []
+
+
+def register(router: SimpleRouter) -> None:
+    router.register("appointments", AppointmentViewSet, basename="appointment")
+    router.register("me/appointments", MyAppointmentViewSet, basename="my-appointment")

@@ -1,0 +1,11 @@
+from rest_framework.routers import SimpleRouter
+
+from installations.api import appointments
+
+AREAS = (appointments,)
+
+router = SimpleRouter()
+for area in AREAS:
+    area.register(router)
+
+urlpatterns = [pattern for area in AREAS for pattern in area.urlpatterns] + router.urls
