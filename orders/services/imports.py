@@ -32,6 +32,7 @@ from orders.models import Charge, Order, OrderLine, order_number
 from orders.services import orders as order_services
 
 BATCH = 2000
+WRITERS = 2  # COPY threads on PostgreSQL: one backend per core keeps both busy
 ORDER_KEYS = {
     "source",
     "external_id",
@@ -364,55 +365,61 @@ class _Writer:
 
 
 class _CopyWriter(_Writer):
-    """PostgreSQL: the batch's COPY text is built here, and a thread with a connection of its own
-    sends it and commits while this thread parses and checks the next batch, so Python and
+    """PostgreSQL: the batch's COPY text is built here, and threads with connections of their own
+    send batches and commit them while this thread parses and checks the next, so Python and
     PostgreSQL work at the same time (psycopg releases the GIL while it waits on the socket).
-    One batch waits in the queue at most; a batch whose external ids an unfinished one holds
-    waits for it (`pending`), so a file's repeated rows are skipped as before."""
+    A batch whose external ids an unfinished one holds waits for it (`pending`), so a file's
+    repeated rows are skipped as before."""
 
-    def __init__(self, actor):
+    def __init__(self, actor, threads: int = WRITERS):
         super().__init__(actor)
-        self.queue: queue.Queue = queue.Queue(maxsize=1)
+        self.queue: queue.Queue = queue.Queue(maxsize=threads)
         self.results: queue.Queue = queue.Queue()
-        self.in_flight: list[set] = []
+        self.in_flight: dict[int, set] = {}
+        self.submitted = 0
         self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, name="orders-import-copy", daemon=True)
-        self.thread.start()
+        self.threads = [
+            threading.Thread(target=self._run, name=f"orders-import-copy-{n}", daemon=True) for n in range(threads)
+        ]
+        for thread in self.threads:
+            thread.start()
 
     def pending(self, keys: set) -> bool:
-        return any(not keys.isdisjoint(batch_keys) for batch_keys in self.in_flight)
+        return any(not keys.isdisjoint(batch_keys) for batch_keys in self.in_flight.values())
 
     def submit(self, plans: list[tuple], keys: set, report: ImportReport) -> None:
         texts = _copy_texts(plans, self.actor)
         self._collect(report, block=False)
-        self.in_flight.append(keys)
-        self.queue.put((plans, texts))
+        self.submitted += 1
+        self.in_flight[self.submitted] = keys
+        self.queue.put((self.submitted, plans, texts))
 
     def finish(self, report: ImportReport) -> None:
-        while self.in_flight:
-            self._collect(report, block=True)
+        self._collect(report, block=True)
 
     def close(self, report: ImportReport) -> None:
         try:
             if self.error is None:
                 self.finish(report)
         finally:
-            self.queue.put(None)
-            self.thread.join()
+            for _thread in self.threads:
+                self.queue.put(None)
+            for thread in self.threads:
+                thread.join()
         if self.error is not None:
             raise self.error
 
     def _collect(self, report: ImportReport, *, block: bool) -> None:
         while self.in_flight:
             try:
-                plans, ok = self.results.get(timeout=0.5) if block else self.results.get_nowait()
+                number, plans, ok = self.results.get(timeout=0.5) if block else self.results.get_nowait()
             except queue.Empty:
                 if self.error is not None:
                     raise self.error from None
                 if not block:
                     return
                 continue
-            self.in_flight.pop(0)
+            del self.in_flight[number]
             if ok:
                 report.created += len(plans)
             else:
@@ -423,13 +430,13 @@ class _CopyWriter(_Writer):
             while (item := self.queue.get()) is not None:
                 if self.error is not None:
                     continue  # drain until told to stop
-                plans, texts = item
+                number, plans, texts = item
                 try:
                     with transaction.atomic():
                         _copy(texts)
-                    self.results.put((plans, True))
+                    self.results.put((number, plans, True))
                 except IntegrityError:
-                    self.results.put((plans, False))
+                    self.results.put((number, plans, False))
                 except BaseException as exc:  # handed to the importing thread
                     self.error = exc
         finally:
@@ -620,7 +627,9 @@ def _copy_texts(plans: list[tuple], actor) -> list[tuple[str, str]]:
 
 
 def _copy(texts: list[tuple[str, str]]) -> None:
-    with connection.cursor() as cursor:
+    """COPY through psycopg's own cursor, its errors turned into Django's (a unique violation is an
+    IntegrityError, which sends the batch down the row-by-row path)."""
+    with connection.cursor() as cursor, connection.wrap_database_errors:
         for statement, text in texts:
             with cursor.cursor.copy(statement) as copy:
                 copy.write(text)

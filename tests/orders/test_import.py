@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from core.models import Touchpoint
-from orders.models import Charge, Order, OrderLine
+from orders.models import Charge, Order, OrderLine, order_number
 from orders.services.charges import ledger_of
 from orders.services.imports import orders_import
 from tests.factories import CustomerFactory, LocationFactory, ProductFactory, make_order
@@ -157,3 +157,17 @@ def test_free_text_with_tabs_backslashes_and_newlines_arrives_as_sent(world):
     order = Order.objects.get(source="pos")
     assert order.external_id == odd and order.charges.get().reference == odd
     assert order.history.get().external_id == odd
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the COPY writer's thread is PostgreSQL's")
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_batch_that_collides_is_imported_again_row_by_row(world, monkeypatch):
+    """An order number drawn twice (or an external id pushed meanwhile) refuses the whole COPY: the
+    batch is imported again one by one, and nothing is lost or counted twice."""
+    taken = make_order(customer=world["customer"]).number
+    numbers = iter([taken])
+    monkeypatch.setattr("orders.services.imports.order_number", lambda: next(numbers, None) or order_number())
+    report = orders_import(stream=_lines(*[_order(world, f"P-{i}") for i in range(5)]), batch_size=2)
+    assert (report.created, report.skipped, report.errors) == (5, 0, [])
+    assert Order.objects.filter(source="pos").count() == 5 and OrderLine.objects.count() == 10 + 1
