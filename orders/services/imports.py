@@ -80,12 +80,16 @@ class _Row:
     payments: list[dict]
 
 
+_ZERO = Decimal("0")
+_LIMIT = Decimal("1e10")
+
+
 def _decimal(value, name: str) -> Decimal:
     try:
-        number = Decimal(str(value))
+        number = Decimal(value if type(value) is str else str(value))
     except (InvalidOperation, ValueError) as exc:
         raise BadRow(f"{name} is not a number: {value!r}") from exc
-    if not number.is_finite() or number < 0 or number >= Decimal("1e10"):
+    if not number.is_finite() or number < 0 or number >= _LIMIT:
         raise BadRow(f"{name} must be between 0 and 10,000,000,000: {value!r}")
     return number
 
@@ -125,8 +129,8 @@ def _parse(line_number: int, text: str) -> _Row:
         raise BadRow(f"not valid JSON ({exc.msg})") from exc
     if not isinstance(data, dict):
         raise BadRow("each line must be one JSON object (an order)")
-    unknown = set(data) - ORDER_KEYS
-    if unknown:
+    if not ORDER_KEYS.issuperset(data):
+        unknown = set(data) - ORDER_KEYS
         raise BadRow(f"unknown fields: {', '.join(sorted(unknown))}")
     placed_at = data.get("placed_at")
     if placed_at is not None:
@@ -144,7 +148,7 @@ def _parse(line_number: int, text: str) -> _Row:
         "placed_at": placed_at or timezone.now(),
         "fulfilment": _choice(data, "fulfilment", FulfilmentMethod, FulfilmentMethod.CARRY_OUT),
         "service_level": _choice(data, "service_level", ServiceLevel, ServiceLevel.STANDARD),
-        "promised_date": _date(data.get("promised_date"), "promised_date"),
+        "promised_date": _date(data["promised_date"], "promised_date") if "promised_date" in data else None,
         "location": _text(data, "location", max_length=12, required=False),
     }
     lines = data.get("lines")
@@ -152,27 +156,31 @@ def _parse(line_number: int, text: str) -> _Row:
         raise BadRow("lines must be a list of 1 to 500 lines")
     parsed_lines = []
     for number, line in enumerate(lines, start=1):
-        if not isinstance(line, dict) or set(line) - LINE_KEYS:
+        if not isinstance(line, dict) or not LINE_KEYS.issuperset(line):
             raise BadRow(f"line {number} must be an object with {', '.join(sorted(LINE_KEYS))}")
         quantity = line.get("quantity")
         if not isinstance(quantity, int) or isinstance(quantity, bool) or not 1 <= quantity <= 10_000:
             raise BadRow(f"line {number}: quantity must be a whole number from 1 to 10,000")
-        parsed_lines.append(
-            {
-                "product": _text(line, "product", max_length=64),
-                "quantity": quantity,
-                "unit_price": _decimal(line.get("unit_price"), f"line {number}: unit_price"),
-                "discount": _decimal(line.get("discount", 0), f"line {number}: discount"),
-                "tax": _decimal(line.get("tax", 0), f"line {number}: tax"),
-                "promised_date": _date(line.get("promised_date"), f"line {number}: promised_date"),
-            }
-        )
+        product = _text(line, "product", max_length=64)
+        try:  # the line's number goes into the message only when there is one
+            parsed_lines.append(
+                {
+                    "product": product,
+                    "quantity": quantity,
+                    "unit_price": _decimal(line.get("unit_price"), "unit_price"),
+                    "discount": _decimal(line["discount"], "discount") if "discount" in line else _ZERO,
+                    "tax": _decimal(line["tax"], "tax") if "tax" in line else _ZERO,
+                    "promised_date": _date(line["promised_date"], "promised_date") if "promised_date" in line else None,
+                }
+            )
+        except BadRow as exc:
+            raise BadRow(f"line {number}: {exc}") from exc
     payments = data.get("payments", [])
     if not isinstance(payments, list) or len(payments) > 20:
         raise BadRow("payments must be a list of at most 20 payments")
     parsed_payments = []
     for number, payment in enumerate(payments, start=1):
-        if not isinstance(payment, dict) or set(payment) - PAYMENT_KEYS:
+        if not isinstance(payment, dict) or not PAYMENT_KEYS.issuperset(payment):
             raise BadRow(f"payment {number} must be an object with {', '.join(sorted(PAYMENT_KEYS))}")
         parsed_payments.append(
             {
