@@ -236,6 +236,8 @@ CELERY_BEAT_SCHEDULE = {
 # --- Installations ----------------------------------------------------------------------------
 # Appointments are moved or cancelled up to this long before they start (then: call the store).
 APPOINTMENT_CHANGE_NOTICE = timedelta(hours=env.int("APPOINTMENT_CHANGE_NOTICE_HOURS", default=24))
+# Free slots start no sooner than this from now (so a booking can still be moved with notice).
+APPOINTMENT_BOOKING_LEAD = timedelta(hours=env.int("APPOINTMENT_BOOKING_LEAD_HOURS", default=24))
 # The customer is reminded this long before an appointment.
 APPOINTMENT_REMINDER_BEFORE = timedelta(hours=env.int("APPOINTMENT_REMINDER_HOURS", default=24))
 

@@ -2,15 +2,32 @@
 hours and absences; appointments are read here (booked, moved and done through the services) and
 may be cancelled with the same service the API uses."""
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
 
-from core.admin_tools import BigTableAdmin, HistoryAdmin, transition_action
+from core.admin_tools import BigTableAdmin, HistoryAdmin
+from core.errors import DomainError
 from installations.models import Absence, Appointment, ServiceType, WorkingHours
 from installations.services import appointment_cancel
 
 
-def cancel_appointment(appointment, *, actor, reason):
-    return appointment_cancel(actor=actor, appointment=appointment, reason=reason)
+class ReasonActionForm(ActionForm):
+    reason = forms.CharField(required=False, max_length=300, help_text="Why: the customer is told.")
+
+
+@admin.action(description="Cancel the selected appointments (give the reason; the customer is told)")
+def cancel_appointment(modeladmin, request, queryset):
+    reason = (request.POST.get("reason") or "").strip()
+    done = 0
+    for appointment in queryset:
+        try:
+            appointment_cancel(actor=request.user, appointment=appointment, reason=reason)
+            done += 1
+        except DomainError as exc:
+            modeladmin.message_user(request, f"{appointment}: {exc.detail}", messages.WARNING)
+    if done:
+        modeladmin.message_user(request, f"Cancelled: {done}.", messages.SUCCESS)
 
 
 @admin.register(ServiceType)
@@ -48,7 +65,8 @@ class AppointmentAdmin(BigTableAdmin, HistoryAdmin):
     list_select_related = ["service_type", "customer", "associate__user", "location"]
     search_fields = ["=number", "=customer__number", "=order_line__order__number"]
     readonly_fields = [field.name for field in Appointment._meta.fields]
-    actions = [transition_action(cancel_appointment, label="Cancel (the customer is told)")]
+    action_form = ReasonActionForm
+    actions = [cancel_appointment]
 
     def has_add_permission(self, request):
         return False

@@ -1,27 +1,32 @@
 """Availability: the free slots of the associates who can do a service at a location.
 
 A slot is a start time on a `step` grid where one associate, working that day, can do the whole
-job with its travel buffers inside one of their working spans, and nothing they already hold
-(appointments with their buffers, absences) overlaps the blocked time. Working hours are wall
+job with its travel buffers inside one of their working spans (a weekday's overlapping or
+touching spans count as one), and nothing they already hold (appointments with their buffers,
+training sessions they give, absences) overlaps the blocked time. Slots start no sooner than
+APPOINTMENT_BOOKING_LEAD from now, so a booking can still be moved or cancelled with notice. Working hours are wall
 clock times in the location's time zone, turned into instants day by day, so a daylight-saving
-change moves the instants, not the hours people work. Four queries whatever the range and the
-number of associates.
+change moves the instants, not the hours people work. Six queries whatever the range and the
+number of associates; at most MAX_DAYS days, within BOOKING_HORIZON.
 """
 
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from django.conf import settings
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from core.errors import RuleViolation
 from core.models import AssociateProfile, Location
 from core.timezones import zone_or_utc
-from installations.choices import HOLDING_STATUSES
-from installations.models import Absence, Appointment, ServiceType, WorkingHours
+from installations.choices import HOLDING_STATUSES, SessionStatus
+from installations.models import Absence, Appointment, ServiceType, TrainingSession, WorkingHours
 
 STEP = timedelta(minutes=30)
 MAX_DAYS = 31
+BOOKING_HORIZON = timedelta(days=366)  # bookings are made up to a year ahead
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,11 @@ def free_slots(
     earliest first and, at one time, by associate. Slots starting before `now` are left out;
     `ignoring` names an appointment whose time counts as free (the one being moved)."""
     now = now or timezone.now()
+    if (date_to - date_from).days >= MAX_DAYS or date_to < date_from:
+        raise RuleViolation(f"Ask for 1 to {MAX_DAYS} days at a time.", code="date_range")
+    if date_from > (now + BOOKING_HORIZON).date() or date_to < (now - timedelta(days=1)).date():
+        return []  # outside the bookable horizon: nothing to offer (and no calendar arithmetic)
+    earliest = now + settings.APPOINTMENT_BOOKING_LEAD
     zone = zone_or_utc(location.time_zone)
     associates = qualified_associates(service_type, location)
     if associate_ids is not None:
@@ -74,11 +84,16 @@ def free_slots(
     spans = defaultdict(list)
     for row in WorkingHours.objects.filter(associate__in=ids).values_list("associate", "weekday", "starts", "ends"):
         spans[row[0]].append(row[1:])
+    spans = {who: _merged(rows) for who, rows in spans.items()}
     busy = defaultdict(list)
     holding = Appointment.objects.filter(
         associate__in=ids, status__in=HOLDING_STATUSES, blocked_from__lt=last, blocked_until__gt=first
     ).exclude(pk=ignoring)
     for who, start, end in holding.values_list("associate", "blocked_from", "blocked_until"):
+        busy[who].append((start, end))
+    for who, start, end in TrainingSession.objects.filter(
+        trainer__in=ids, status=SessionStatus.SCHEDULED, starts_at__lt=last, ends_at__gt=first
+    ).values_list("trainer", "starts_at", "ends_at"):
         busy[who].append((start, end))
     for who, start, end in Absence.objects.filter(associate__in=ids, starts_at__lt=last, ends_at__gt=first).values_list(
         "associate", "starts_at", "ends_at"
@@ -89,25 +104,37 @@ def free_slots(
     day = date_from
     while day <= date_to:
         for who in ids:
-            for weekday, starts, ends in spans[who]:
+            for weekday, starts, ends in spans.get(who, []):
                 if weekday != day.weekday():
                     continue
                 # wall-clock hours of that day, then instants: the arithmetic below is in UTC, so a
                 # span or a job across a daylight-saving change keeps its real length
                 opens = datetime.combine(day, starts, tzinfo=zone).astimezone(UTC)
                 closes = datetime.combine(day, ends, tzinfo=zone).astimezone(UTC)
-                slots.extend(_slots_in_span(who, opens, closes, duration, buffer, busy[who], now, step))
+                slots.extend(_slots_in_span(who, opens, closes, duration, buffer, busy[who], earliest, step))
         day += timedelta(days=1)
     slots.sort(key=lambda slot: (slot.starts_at, slot.associate_id))
     return slots
 
 
-def _slots_in_span(who, opens, closes, duration, buffer, busy, now, step) -> list[Slot]:
+def _merged(rows) -> list[tuple]:
+    """A weekday's spans with overlapping or touching ones joined (09:00–13:00 and 13:00–17:00 is
+    one working day, not two halves that no job may cross)."""
+    merged = []
+    for weekday, starts, ends in sorted(rows):
+        if merged and merged[-1][0] == weekday and starts <= merged[-1][2]:
+            merged[-1] = (weekday, merged[-1][1], max(ends, merged[-1][2]))
+        else:
+            merged.append((weekday, starts, ends))
+    return merged
+
+
+def _slots_in_span(who, opens, closes, duration, buffer, busy, earliest, step) -> list[Slot]:
     found = []
     start = opens + buffer
     while start + duration + buffer <= closes:
         blocked_from, blocked_until = start - buffer, start + duration + buffer
-        if start >= now and not any(b_start < blocked_until and blocked_from < b_end for b_start, b_end in busy):
+        if start >= earliest and not any(b_start < blocked_until and blocked_from < b_end for b_start, b_end in busy):
             found.append(Slot(who, start, start + duration))
         start += step
     return found

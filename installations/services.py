@@ -7,7 +7,9 @@ the exclusion constraint `appointment_no_double_booking` is the database's own g
 that (any writer that skipped the service still cannot overlap); on SQLite every writer holds the
 database's write lock for its whole transaction (decision 0002).
 
-Locks, in this order: the appointment (moves), then its associate.
+Locks, in this order: the appointment row alone (moves; `of=self`, so the service type and the
+location it joins stay unlocked), then its associate (`no_key`: bookings' foreign keys to the
+associate still go through).
 """
 
 from datetime import UTC, timedelta
@@ -24,7 +26,7 @@ from core.services.timeline import touchpoint_record
 from core.sweeps import in_batches, next_batch
 from core.timezones import zone_or_utc
 from core.workflow import transition_apply
-from installations.choices import AppointmentStatus, ServicePlace
+from installations.choices import HOLDING_STATUSES, AppointmentStatus, ServicePlace
 from installations.models import Appointment, ServiceType
 from installations.selectors import buffers, free_slots, qualified_associates
 
@@ -54,6 +56,8 @@ def appointment_book(
         )
     if service_type.place == ServicePlace.HOME and address is None:
         raise RuleViolation("A home visit needs the address.", code="address_required")
+    if timezone.is_naive(starts_at):
+        raise RuleViolation("Give the time with its UTC offset.", code="naive_time")
     location = associate.home_location
     if not qualified_associates(service_type, location).filter(pk=associate.pk).exists():
         raise RuleViolation(
@@ -64,6 +68,7 @@ def appointment_book(
     try:
         with transaction.atomic():
             _lock_associate(associate)
+            _check_units_left(order_line, service_type)
             if not _is_free(service_type, location, associate, starts_at):
                 raise _taken(service_type, location, starts_at)
             appointment = Appointment.objects.create(
@@ -90,11 +95,23 @@ def appointment_book(
     return appointment
 
 
+def _check_units_left(order_line, service_type) -> None:
+    """One appointment per unit bought and not cancelled (three ovens: three fittings at most)."""
+    booked = Appointment.objects.filter(
+        order_line=order_line, service_type=service_type, status__in=[*HOLDING_STATUSES, AppointmentStatus.COMPLETED]
+    ).count()
+    if booked >= order_line.active_quantity:
+        raise RuleViolation(
+            f"Every unit of this purchase has its {service_type.name.lower()} booked already.",
+            code="units_already_booked",
+        )
+
+
 def _lock_associate(associate) -> None:
     """Bookings of one associate take turns: the check that the time is free then sees every
     booking committed before it. Without the lock, racing inserts wait on each other inside the
     exclusion constraint's check and PostgreSQL breaks the tie as a deadlock (a 500), not a 409."""
-    AssociateProfile.objects.select_for_update().filter(pk=associate.pk).first()
+    AssociateProfile.objects.select_for_update(no_key=True).filter(pk=associate.pk).first()
 
 
 def _is_free(service_type, location, associate, starts_at, ignoring=None) -> bool:
@@ -138,7 +155,10 @@ def _address_fields(address) -> dict:
     }
 
 
-def _check_notice(appointment: Appointment, doing: str) -> None:
+def _check_notice(appointment: Appointment, actor, doing: str) -> None:
+    """Customers move or cancel with notice; staff may at any time (a fitter falls ill)."""
+    if actor is not None and getattr(actor, "customer", None) is None:
+        return
     notice = settings.APPOINTMENT_CHANGE_NOTICE
     if appointment.starts_at - timezone.now() < notice:
         raise Conflict(
@@ -152,15 +172,19 @@ def appointment_reschedule(*, actor, appointment: Appointment, starts_at) -> App
     """Move the appointment to another free slot of the same associate, with notice."""
     with transaction.atomic():
         appointment = (
-            Appointment.objects.select_for_update().select_related("service_type", "location").get(pk=appointment.pk)
+            Appointment.objects.select_for_update(of=("self",))
+            .select_related("service_type", "location", "associate")
+            .get(pk=appointment.pk)
         )
         if appointment.status != AppointmentStatus.SCHEDULED:
             raise Conflict(
                 f"A {appointment.get_status_display().lower()} appointment is not moved.", code="not_movable"
             )
-        _check_notice(appointment, "moved")
+        _check_notice(appointment, actor, "moved")
         previous = _local(appointment)
         duration, buffer = buffers(appointment.service_type)
+        if timezone.is_naive(starts_at):
+            raise RuleViolation("Give the time with its UTC offset.", code="naive_time")
         starts_at = starts_at.astimezone(UTC)
         _lock_associate(appointment.associate)
         free = _is_free(
@@ -170,11 +194,12 @@ def appointment_reschedule(*, actor, appointment: Appointment, starts_at) -> App
             raise _taken(appointment.service_type, appointment.location, starts_at)
         appointment.starts_at, appointment.ends_at = starts_at, starts_at + duration
         appointment.blocked_from, appointment.blocked_until = starts_at - buffer, starts_at + duration + buffer
-        appointment.save(update_fields=["starts_at", "ends_at", "blocked_from", "blocked_until"])
+        appointment.reminded_at = None  # the new time gets its own reminder
+        appointment.save(update_fields=["starts_at", "ends_at", "blocked_from", "blocked_until", "reminded_at"])
         _touchpoint(
             appointment, actor, f"{appointment.service_type.name} moved from {previous} to {_local(appointment)}"
         )
-        _tell(appointment, "appointment_changed", previous=previous)
+        _tell(appointment, "appointment_changed", occasion=timezone.now().isoformat(), previous=previous)
     return appointment
 
 
@@ -182,7 +207,7 @@ def appointment_cancel(*, actor, appointment: Appointment, reason: str) -> Appoi
     reason = (reason or "").strip()
     if not reason:
         raise RuleViolation("Say why the appointment is cancelled.", code="reason_required")
-    _check_notice(appointment, "cancelled")
+    _check_notice(appointment, actor, "cancelled")
     with transaction.atomic():
         appointment = transition_apply(appointment, "cancel", actor=actor, reason=reason)
         _touchpoint(appointment, actor, f"{appointment.service_type.name} on {_local(appointment)} cancelled: {reason}")
@@ -235,11 +260,13 @@ def _touchpoint(appointment: Appointment, actor, summary: str) -> None:
     )
 
 
-def _tell(appointment: Appointment, event: str, **context) -> None:
+def _tell(appointment: Appointment, event: str, occasion: str = "", **context) -> None:
+    """`occasion` tells two messages of one event apart (each move is told, even back to a time
+    told before); by default the appointment's time."""
     notify(
         customer=appointment.order_line.order.customer,
         event=event,
-        dedupe_key=f"{event}:{appointment.number}:{appointment.starts_at.isoformat()}",
+        dedupe_key=f"{event}:{appointment.number}:{occasion or appointment.starts_at.isoformat()}",
         order_number=appointment.order_line.order.number,
         context={
             "appointment_number": appointment.number,

@@ -19,7 +19,10 @@ from installations.models import Enrolment, TrainingRequest, TrainingSession
 
 
 def _locked(session: TrainingSession) -> TrainingSession:
-    return TrainingSession.objects.select_for_update().select_related("course", "location").get(pk=session.pk)
+    """The session's row alone (`of=self`: its course and location stay unlocked for everyone else)."""
+    return (
+        TrainingSession.objects.select_for_update(of=("self",)).select_related("course", "location").get(pk=session.pk)
+    )
 
 
 def _seats_taken(session: TrainingSession) -> int:
@@ -57,9 +60,12 @@ def training_enrol(*, actor, session: TrainingSession, customer, order_line=None
 
 
 def training_cancel(*, actor, enrolment: Enrolment) -> Enrolment:
-    """Give the seat (or the place in line) up; a freed seat goes to the first in line, who is told."""
+    """Give the seat (or the place in line) up before the session starts; a freed seat goes to the
+    first in line, who is told, and so is the customer who gave it up."""
     with transaction.atomic():
         session = _locked(enrolment.session)
+        if session.status != SessionStatus.SCHEDULED or session.starts_at <= timezone.now():
+            raise Conflict("The session has started or is over; attendance is recorded instead.", code="session_closed")
         enrolment = Enrolment.objects.select_for_update().get(pk=enrolment.pk)
         if enrolment.status not in (EnrolmentStatus.ENROLLED, EnrolmentStatus.WAITLISTED):
             raise Conflict(f"A {enrolment.get_status_display().lower()} enrolment is not cancelled.", code="not_open")
@@ -68,6 +74,7 @@ def training_cancel(*, actor, enrolment: Enrolment) -> Enrolment:
         enrolment.save(update_fields=["status", "cancelled_at"])
         enrolment.session = session
         _touchpoint(enrolment, actor, f"Cancelled: {session.course.name}, {_local(session)}")
+        _tell(enrolment, "training_cancelled")
         if freed:
             _promote(session)
     return enrolment
@@ -171,7 +178,7 @@ def training_request_create(*, actor, order_line, note: str = "") -> TrainingReq
     customer = order_line.order.customer
     try:
         with transaction.atomic():
-            request = TrainingRequest.objects.create(customer=customer, order_line=order_line, note=note[:500])
+            request = TrainingRequest.objects.create(customer=customer, order_line=order_line, note=(note or "")[:500])
             touchpoint_record(
                 customer=customer,
                 kind=TouchpointKind.TRAINING,
@@ -192,13 +199,36 @@ def training_request_close(*, actor, request: TrainingRequest, outcome: str, enr
     if not outcome:
         raise RuleViolation("Say what was arranged or why not.", code="outcome_required")
     with transaction.atomic():
-        request = TrainingRequest.objects.select_for_update().select_related("order_line__product").get(pk=request.pk)
+        request = (
+            TrainingRequest.objects.select_for_update(of=("self",))
+            .select_related("customer", "order_line__product", "order_line__order")
+            .get(pk=request.pk)
+        )
         if request.status != TrainingRequestStatus.OPEN:
             raise Conflict("This request was followed up already.", code="request_closed")
         if enrolment is not None and enrolment.customer_id != request.customer_id:
             raise RuleViolation("That enrolment is another customer's.", code="enrolment_not_customers")
+        if enrolment is not None and enrolment.status not in (EnrolmentStatus.ENROLLED, EnrolmentStatus.WAITLISTED):
+            raise RuleViolation("That enrolment is not open any more.", code="enrolment_not_open")
         request.status = TrainingRequestStatus.ARRANGED if enrolment is not None else TrainingRequestStatus.DECLINED
         request.enrolment, request.outcome = enrolment, outcome[:500]
         request.handled_by, request.handled_at = actor, timezone.now()
         request.save(update_fields=["status", "enrolment", "outcome", "handled_by", "handled_at"])
+        product = request.order_line.product
+        touchpoint_record(
+            customer=request.customer,
+            kind=TouchpointKind.TRAINING,
+            channel=Channel.STORE,
+            summary=f"Training on {product.name} {request.get_status_display().lower()}: {request.outcome}",
+            associate=actor,
+            product=product,
+            order_number=request.order_line.order.number,
+            subject=request,
+        )
+        notify(
+            customer=request.customer,
+            event="training_request_answered",
+            dedupe_key=f"training-request:{request.pk}",
+            context={"product": product.name, "arranged": enrolment is not None, "outcome": request.outcome},
+        )
     return request

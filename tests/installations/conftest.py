@@ -36,7 +36,7 @@ def setup(db):
     for weekday in range(5):
         WorkingHours.objects.create(associate=fitter, weekday=weekday, starts=time(9), ends=time(17))
     oven = ProductFactory(category=appliances, name="Steam oven")
-    order = make_paid_order(lines=[(oven, 1, "899.00")])
+    order = make_paid_order(lines=[(oven, 4, "899.00")])  # four ovens: up to four fittings
     address = CustomerAddressFactory(customer=order.customer)
     return {
         "store": store,

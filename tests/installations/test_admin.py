@@ -33,13 +33,14 @@ def test_a_manager_cancels_an_appointment_from_the_admin_and_the_customer_is_tol
     client.force_login(admin_user)
 
     page = client.get(f"/admin/installations/appointment/{appointment.pk}/change/")
-    client.post(
-        "/admin/installations/appointment/", {"action": "cancel_appointment", "_selected_action": [appointment.pk]}
-    )
+    without = {"action": "cancel_appointment", "_selected_action": [appointment.pk]}
+    client.post("/admin/installations/appointment/", without)
+    assert Appointment.objects.get(pk=appointment.pk).status == AppointmentStatus.SCHEDULED  # a reason is needed
+    client.post("/admin/installations/appointment/", {**without, "reason": "Fitter ill"})
 
     assert page.status_code == 200 and appointment.number in page.content.decode()
     assert Appointment.objects.get(pk=appointment.pk).status == AppointmentStatus.CANCELLED
-    assert Notification.objects.filter(event="appointment_cancelled").exists()
+    assert "Fitter ill" in Notification.objects.get(event="appointment_cancelled").body
 
 
 def test_working_hours_and_service_types_are_kept_in_the_admin(client, admin_user):

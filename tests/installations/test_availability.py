@@ -166,13 +166,52 @@ def test_a_span_across_the_change_keeps_its_real_length(store, wiring):
     assert all(slot.ends_at - slot.starts_at == timedelta(hours=1) for slot in slots)
 
 
-def test_slots_in_the_past_are_not_offered(store, wiring, oven_fitting):
+def test_slots_start_no_sooner_than_the_booking_lead_from_now(store, wiring, oven_fitting, settings):
     _fitter(store, wiring)
     noon = datetime.combine(MONDAY, time(12, 0), tzinfo=AMS)
 
-    slots = free_slots(service_type=oven_fitting, location=store, date_from=MONDAY, date_to=MONDAY, now=noon)
+    def first(lead):
+        settings.APPOINTMENT_BOOKING_LEAD = lead
+        slots = free_slots(service_type=oven_fitting, location=store, date_from=MONDAY, date_to=MONDAY, now=noon)
+        return _local(slots[0]) if slots else None
 
-    assert _local(slots[0]) == "12:00"
+    assert first(timedelta(0)) == "12:00"
+    assert first(timedelta(hours=2)) == "14:00"
+    assert first(timedelta(hours=24)) is None  # the default: nothing left that day
+
+
+def test_a_weekdays_touching_spans_are_one_working_day(store, wiring, oven_fitting):
+    _fitter(store, wiring, hours=((0, "09:00", "13:00"), (0, "13:00", "17:00"), (0, "10:00", "12:00")))
+
+    starts = [_local(slot) for slot in _slots(oven_fitting, store)]
+
+    assert len(starts) == len(set(starts)) == 12  # as 09:00–17:00: no duplicates, jobs cross 13:00
+    assert "12:00" in starts
+
+
+def test_training_an_associate_gives_takes_their_time(store, wiring, oven_fitting):
+    from installations.models import TrainingCourse, TrainingSession
+
+    fitter = _fitter(store, wiring)
+    course = TrainingCourse.objects.create(code="steam", name="Cooking with steam")
+    start = datetime.combine(MONDAY, time(10), tzinfo=AMS)
+    TrainingSession.objects.create(
+        course=course, location=store, trainer=fitter, starts_at=start, ends_at=start + timedelta(hours=2), capacity=8
+    )
+
+    starts = [_local(slot) for slot in _slots(oven_fitting, store)]
+
+    assert "10:30" not in starts and "12:30" in starts
+
+
+def test_far_away_or_too_long_ranges_offer_nothing_or_are_refused(store, wiring, oven_fitting):
+    from core.errors import RuleViolation
+
+    _fitter(store, wiring)
+
+    assert _slots(oven_fitting, store, day=date(9999, 12, 1), until=date(9999, 12, 31)) == []
+    with pytest.raises(RuleViolation):
+        _slots(oven_fitting, store, until=MONDAY + timedelta(days=40))
 
 
 def test_availability_runs_a_fixed_number_of_queries(store, wiring, oven_fitting):

@@ -186,7 +186,7 @@ def _race(work, count):
             result = work(i)
             with lock:
                 booked.append(result)
-        except Conflict as exc:
+        except (Conflict, RuleViolation) as exc:
             with lock:
                 refused.append(exc)
         finally:
@@ -213,3 +213,82 @@ def test_twenty_concurrent_bookings_of_one_slot_make_one_appointment_and_ninetee
     assert {exc.code for exc in refused} == {"slot_taken"}
     assert all(exc.extra["next_slots"] for exc in refused)
     assert Appointment.objects.filter(status=AppointmentStatus.SCHEDULED).count() == 1
+
+
+@pytest.mark.django_db
+def test_every_move_is_told_even_back_to_a_time_told_before(setup):
+    day = _next_monday()
+    appointment = _book(setup, _at(day, "10:00"))
+
+    for hhmm in ("14:00", "10:00", "14:00"):
+        appointment = appointment_reschedule(actor=None, appointment=appointment, starts_at=_at(day, hhmm))
+
+    assert Notification.objects.filter(event="appointment_changed").count() == 3
+
+
+@pytest.mark.django_db
+def test_a_moved_appointment_is_reminded_again_for_its_new_time(setup):
+    day = _next_monday()
+    appointment = _book(setup, _at(day, "10:00"))
+    Appointment.objects.filter(pk=appointment.pk).update(reminded_at=timezone.now())
+
+    moved = appointment_reschedule(actor=None, appointment=appointment, starts_at=_at(day, "14:00"))
+
+    assert Appointment.objects.get(pk=moved.pk).reminded_at is None
+
+
+@pytest.mark.django_db
+def test_one_appointment_per_unit_bought(setup):
+    day = _next_monday()
+    line = make_paid_order(lines=[(setup["line"].product, 1, "899.00")]).lines.get()
+    _book(setup, _at(day, "10:00"), line=line)
+
+    with pytest.raises(RuleViolation, match="booked already"):
+        _book(setup, _at(day + timedelta(days=1), "10:00"), line=line)
+
+
+@pytest.mark.django_db
+def test_a_time_without_its_offset_is_refused(setup):
+    naive = datetime.combine(_next_monday(), time(10))
+
+    with pytest.raises(RuleViolation, match="UTC offset"):
+        _book(setup, naive)
+
+
+@pytest.mark.django_db
+def test_staff_cancel_within_the_notice_customers_may_not(setup, settings, customer):
+    appointment = _book(setup, _at(_next_monday(), "10:00"))
+    settings.APPOINTMENT_CHANGE_NOTICE = timedelta(days=30)
+
+    with pytest.raises(Conflict, match="call the store"):
+        appointment_cancel(actor=customer.user, appointment=appointment, reason="Away")
+    cancelled = appointment_cancel(actor=setup["fitter"].user, appointment=appointment, reason="Fitter ill")
+
+    assert cancelled.status == AppointmentStatus.CANCELLED
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_moves_and_bookings_of_one_associate_racing_never_deadlock(setup):
+    if connection.vendor != "postgresql":
+        pytest.skip("real concurrent connections need PostgreSQL; SQLite serialises every write")
+    day = _next_monday()
+    moving = [_book(setup, _at(day + timedelta(days=d), "10:00")) for d in range(3)]
+    extra = make_paid_order(lines=[(setup["line"].product, 12, "899.00")]).lines.get()
+
+    def work(i):
+        if i < 3:
+            return appointment_reschedule(
+                actor=None, appointment=moving[i], starts_at=_at(day + timedelta(days=i), "14:00")
+            )
+        return _book(setup, _at(day + timedelta(days=i % 3), "12:00" if i % 2 else "14:00"), line=extra)
+
+    booked, refused = _race(work, 9)
+
+    assert len(booked) + len(refused) == 9  # every caller got an answer: no deadlock, no 500
+    holding = Appointment.objects.filter(status=AppointmentStatus.SCHEDULED)
+    for appointment in holding:
+        others = holding.exclude(pk=appointment.pk).filter(
+            blocked_from__lt=appointment.blocked_until, blocked_until__gt=appointment.blocked_from
+        )
+        assert not others.exists()

@@ -28,7 +28,7 @@ def booked():
         WorkingHours.objects.create(associate=fitter, weekday=weekday, starts=time(8), ends=time(18))
     today = timezone.localdate()
     monday = today + timedelta(days=7 - today.weekday() + 7)
-    line = make_paid_order(lines=[(ProductFactory(), 1, "10.00")]).lines.get()
+    line = make_paid_order(lines=[(ProductFactory(), 3, "10.00")]).lines.get()
     return [
         appointment_book(
             actor=None,

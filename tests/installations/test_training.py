@@ -179,3 +179,30 @@ def test_only_trainable_products_can_be_asked_for():
 
     with pytest.raises(RuleViolation, match="no training for Rug"):
         training_request_create(actor=None, order_line=line)
+
+
+@pytest.mark.django_db
+def test_a_seat_is_not_given_up_or_passed_on_once_the_session_started():
+    session = _session(capacity=1)
+    seated = training_enrol(actor=None, session=session, customer=CustomerFactory())
+    waiting = training_enrol(actor=None, session=session, customer=CustomerFactory())
+    TrainingSession.objects.filter(pk=session.pk).update(starts_at=timezone.now() - timedelta(minutes=5))
+
+    with pytest.raises(Conflict, match="started or is over"):
+        training_cancel(actor=None, enrolment=seated)
+    assert _status(waiting) == EnrolmentStatus.WAITLISTED
+
+
+@pytest.mark.django_db
+def test_the_customer_who_cancels_is_told_and_so_is_the_one_who_asked_for_training(associate):
+    session = _session(capacity=2)
+    enrolment = training_enrol(actor=None, session=session, customer=CustomerFactory())
+    training_cancel(actor=None, enrolment=enrolment)
+    line = make_paid_order(lines=[(ProductFactory(name="Mixer", trainable=True), 1, "99.00")]).lines.get()
+    request = training_request_create(actor=None, order_line=line, note=None)
+    training_request_close(actor=associate, request=request, outcome="No course for mixers yet")
+
+    assert Notification.objects.filter(event="training_cancelled", customer=enrolment.customer).exists()
+    answer = Notification.objects.get(event="training_request_answered")
+    assert "No course for mixers yet" in answer.body
+    assert Touchpoint.objects.filter(kind=TouchpointKind.TRAINING, summary__contains="declined").exists()
