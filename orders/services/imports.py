@@ -228,7 +228,11 @@ class _Lookups:
         self.products |= {p.sku: p for p in Product.objects.filter(sku__in=skus)}
         codes = {row.fields["location"] for row in batch if row.fields["location"]} - self.locations.keys()
         self.locations |= {loc.code: loc for loc in Location.objects.filter(code__in=codes)}
-        numbers = {row.customer for row in batch}
+        numbers = list({row.customer for row in batch})
+        if connection.vendor == "postgresql":  # one array parameter, not a placeholder per number
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT number, id FROM core_customer WHERE number = ANY(%s::text[])", [numbers])
+                return dict(cursor.fetchall())
         return dict(Customer.objects.filter(number__in=numbers).values_list("number", "id"))
 
 
