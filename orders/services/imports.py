@@ -5,10 +5,11 @@ Good rows are imported, bad rows are reported with their line number and the rea
 already imported (same source and external id) are skipped, so a file can be imported again. The
 rules are the API's: `orders.services.orders` checks lines and payments for both.
 
-Speed: rows are checked in Python and written per batch: on PostgreSQL with COPY (orders, their
-history rows, lines, opening ledger entries and purchase touchpoints), elsewhere with bulk_create.
-Should a batch collide with a concurrent writer (an external id imported meanwhile), it is
-imported again row by row through `order_upsert`.
+Speed: rows are checked in Python and written per batch, each in a transaction of its own: on
+PostgreSQL with COPY (orders, their history rows, lines, opening ledger entries and purchase
+touchpoints) from writer threads while the next batch is checked, elsewhere with bulk_create.
+Should a batch collide with a concurrent writer (an external id imported meanwhile, an order
+number drawn twice), it is imported again row by row through `order_upsert`.
 """
 
 import json
