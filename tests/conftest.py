@@ -88,3 +88,27 @@ def roleless_client(db):
 def integration_client(db):
     """A POS / e-commerce system's service account."""
     return _client_for(UserFactory(roles=[Role.INTEGRATION]))
+
+
+@pytest.fixture
+def clients(
+    anon_client,
+    roleless_client,
+    customer_app_client,
+    integration_client,
+    associate_client,
+    agent_client,
+    manager_client,
+    admin_client_api,
+):
+    """Every role's client by name, for the authorisation matrices."""
+    return {
+        "anon": anon_client,
+        "roleless": roleless_client,
+        "customer": customer_app_client,
+        "integration": integration_client,
+        "associate": associate_client,
+        "agent": agent_client,
+        "manager": manager_client,
+        "admin": admin_client_api,
+    }

@@ -14,21 +14,6 @@ MANAGERS = {"manager", "admin"}
 
 
 @pytest.fixture
-def clients(
-    anon_client, roleless_client, customer_app_client, associate_client, agent_client, manager_client, admin_client_api
-):
-    return {
-        "anon": anon_client,
-        "roleless": roleless_client,
-        "customer": customer_app_client,
-        "associate": associate_client,
-        "agent": agent_client,
-        "manager": manager_client,
-        "admin": admin_client_api,
-    }
-
-
-@pytest.fixture
 def objects(associate):
     CategoryFactory(slug="lighting", name="Lighting")
     return {

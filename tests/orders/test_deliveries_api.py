@@ -45,29 +45,6 @@ def clock(monkeypatch):
     return c
 
 
-@pytest.fixture
-def clients(
-    anon_client,
-    roleless_client,
-    customer_app_client,
-    integration_client,
-    associate_client,
-    agent_client,
-    manager_client,
-    admin_client_api,
-):
-    return {
-        "anon": anon_client,
-        "roleless": roleless_client,
-        "customer": customer_app_client,
-        "integration": integration_client,
-        "associate": associate_client,
-        "agent": agent_client,
-        "manager": manager_client,
-        "admin": admin_client_api,
-    }
-
-
 def sofa_order(customer, *, ship=True, **fields):
     order = make_order(
         customer=customer,

@@ -41,29 +41,6 @@ def home(associate):
 
 
 @pytest.fixture
-def clients(
-    anon_client,
-    roleless_client,
-    customer_app_client,
-    integration_client,
-    associate_client,
-    agent_client,
-    manager_client,
-    admin_client_api,
-):
-    return {
-        "anon": anon_client,
-        "roleless": roleless_client,
-        "customer": customer_app_client,
-        "integration": integration_client,
-        "associate": associate_client,
-        "agent": agent_client,
-        "manager": manager_client,
-        "admin": admin_client_api,
-    }
-
-
-@pytest.fixture
 def objects(home, customer):
     waiting = make_order(customer=customer, fulfilment=FulfilmentMethod.PICKUP)
     InventoryFactory(product=waiting.lines.get().product, location=home)

@@ -397,29 +397,6 @@ VIEWERS = {"associate", "agent", "manager", "admin", "integration"}
 
 
 @pytest.fixture
-def clients(
-    anon_client,
-    roleless_client,
-    customer_app_client,
-    associate_client,
-    agent_client,
-    manager_client,
-    admin_client_api,
-    integration_client,
-):
-    return {
-        "anon": anon_client,
-        "roleless": roleless_client,
-        "customer": customer_app_client,
-        "associate": associate_client,
-        "agent": agent_client,
-        "manager": manager_client,
-        "admin": admin_client_api,
-        "integration": integration_client,
-    }
-
-
-@pytest.fixture
 def objects(customer):
     return {"shipment": make_shipment(order=make_order(customer=customer)), "order": make_order()}
 

@@ -40,21 +40,6 @@ def _post(client, url, data=None, **extra):
 
 
 @pytest.fixture
-def clients(
-    anon_client, roleless_client, customer_app_client, associate_client, agent_client, manager_client, admin_client_api
-):
-    return {
-        "anon": anon_client,
-        "roleless": roleless_client,
-        "customer": customer_app_client,
-        "associate": associate_client,
-        "agent": agent_client,
-        "manager": manager_client,
-        "admin": admin_client_api,
-    }
-
-
-@pytest.fixture
 def home(associate):
     return associate.associate.home_location
 

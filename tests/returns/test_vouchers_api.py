@@ -38,29 +38,6 @@ def _reload(voucher):
 
 
 @pytest.fixture
-def clients(
-    anon_client,
-    roleless_client,
-    customer_app_client,
-    integration_client,
-    associate_client,
-    agent_client,
-    manager_client,
-    admin_client_api,
-):
-    return {
-        "anon": anon_client,
-        "roleless": roleless_client,
-        "customer": customer_app_client,
-        "integration": integration_client,
-        "associate": associate_client,
-        "agent": agent_client,
-        "manager": manager_client,
-        "admin": admin_client_api,
-    }
-
-
-@pytest.fixture
 def objects(customer):
     voucher = make_voucher(customer=customer, amount="80.00")
     spent = voucher_redeem(actor=None, voucher=voucher, amount=D("10"))
