@@ -5,6 +5,7 @@ import pytest
 from core.models import Customer, Inventory, Location, Product
 from core.services.notifications import notify
 from tests.factories import CategoryFactory, CustomerFactory, InventoryFactory, LocationFactory, ProductFactory
+from tests.matrix import assert_allowed_or_refused
 
 pytestmark = pytest.mark.django_db
 
@@ -120,13 +121,7 @@ def test_authorisation_matrix(case, role, clients, objects):
 
     response = getattr(clients[role], method)(url(objects), payload() if payload else None, format="json")
 
-    if role in allowed:
-        assert response.status_code in (200, 201), (name, role, response.content)
-        return
-    expected = 401 if role == "anon" else 403
-    assert response.status_code == expected, (name, role, response.content)
-    assert response["Content-Type"] == "application/problem+json"
-    assert _everything() == before
+    assert_allowed_or_refused(response, name=name, role=role, allowed=allowed, before=before, after=_everything)
 
 
 def test_another_customers_notification_is_404_not_403(customer_app_client, customer):

@@ -25,6 +25,7 @@ from tests.factories import (
     make_order,
     make_shipment,
 )
+from tests.matrix import assert_allowed_or_refused
 
 pytestmark = pytest.mark.django_db
 
@@ -431,13 +432,7 @@ def test_authorisation_matrix(case, role, clients, objects):
         url(objects), payload(objects) if payload else None, format="json", HTTP_IDEMPOTENCY_KEY=f"{name}-{role}"
     )
 
-    if role in allowed:
-        assert response.status_code in (200, 201), (name, role, response.content)
-        return
-    expected = 401 if role == "anon" else 403
-    assert response.status_code == expected, (name, role, response.content)
-    assert response["Content-Type"] == "application/problem+json"
-    assert _everything() == before
+    assert_allowed_or_refused(response, name=name, role=role, allowed=allowed, before=before, after=_everything)
 
 
 # --- query counts -------------------------------------------------------------------------------

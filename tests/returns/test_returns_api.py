@@ -27,6 +27,7 @@ from tests.factories import (
     make_paid_order,
     make_return,
 )
+from tests.matrix import assert_allowed_or_refused
 
 pytestmark = pytest.mark.django_db
 
@@ -271,12 +272,7 @@ def test_authorisation_matrix(case, role, clients, objects):
     client = clients[role]
     response = client.get(url(objects)) if method == "get" else _post(client, url(objects), body(objects))
 
-    if role in allowed:
-        assert response.status_code in (200, 201), (name, role, response.content)
-        return
-    assert response.status_code == (401 if role == "anon" else 403), (name, role, response.content)
-    assert response["Content-Type"] == "application/problem+json"
-    assert _state() == before
+    assert_allowed_or_refused(response, name=name, role=role, allowed=allowed, before=before, after=_state)
 
 
 def test_staff_cannot_use_the_customers_scope_and_customers_not_the_staffs(associate_client, customer_app_client):
