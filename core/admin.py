@@ -90,7 +90,16 @@ class CategoryAdmin(admin.ModelAdmin):
 @admin.register(Product)
 class ProductAdmin(HistoryAdmin):
     list_display = ["sku", "name", "category", "price", "currency", "returnable", "installable", "alterable"]
-    list_filter = ["category", "returnable", "installable", "trainable", "alterable", "recyclable", "is_active"]
+    list_filter = [
+        "category",
+        "returnable",
+        "installable",
+        "trainable",
+        "alterable",
+        "recyclable",
+        "stocked",
+        "is_active",
+    ]
     list_select_related = ["category"]
     search_fields = ["=sku", "name"]
     autocomplete_fields = ["category"]

@@ -233,6 +233,10 @@ class Product(models.Model):
     installable = models.BooleanField(default=False)
     trainable = models.BooleanField(default=False)
     alterable = models.BooleanField(default=False)
+    stocked = models.BooleanField(
+        default=True,
+        help_text="Kept on shelves and counted in inventory; off for a service sold, like an alteration's fee",
+    )
     recyclable = models.BooleanField(default=False)
     resale_value = models.DecimalField(
         max_digits=12,

@@ -53,3 +53,22 @@ class TrainingRequestStatus(models.TextChoices):
     OPEN = "open", "Waiting for an associate"
     ARRANGED = "arranged", "Arranged"
     DECLINED = "declined", "Declined"
+
+
+class AlterationStatus(models.TextChoices):
+    REQUESTED = "requested", "Requested"
+    MEASURED = "measured", "Measured"
+    IN_PROGRESS = "in_progress", "In progress"
+    QUALITY_CHECK = "quality_check", "Quality check"
+    READY = "ready", "Ready for pickup"
+    COLLECTED = "collected", "Collected"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+# Work orders still to be finished: what the work queue and the calendar's due dates show.
+OPEN_ALTERATION_STATUSES = (
+    AlterationStatus.REQUESTED,
+    AlterationStatus.MEASURED,
+    AlterationStatus.IN_PROGRESS,
+    AlterationStatus.QUALITY_CHECK,
+)

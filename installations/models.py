@@ -21,6 +21,7 @@ from core.codes import readable_code
 from core.models import CURRENCY_MAX_LENGTH, AssociateProfile, Category, Customer, Location, Product, Skill
 from installations.choices import (
     HOLDING_STATUSES,
+    AlterationStatus,
     AppointmentStatus,
     EnrolmentStatus,
     ServiceKind,
@@ -307,3 +308,134 @@ class TrainingRequest(models.Model):
 
     def __str__(self):
         return f"Training wanted for line {self.order_line_id} ({self.status})"
+
+
+# --- alterations ------------------------------------------------------------------------------
+
+
+class AlterationKind(models.Model):
+    """A kind of post-purchase work on an item (hemming, taking in, a made-to-measure fitting), with
+    its turnaround and fee. The fee is sold as `service_product`, a product that is not stocked,
+    so it goes through an order's lines and charges ledger like any sale."""
+
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=120)
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    category = models.ForeignKey(Category, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    skills = models.ManyToManyField(Skill, blank=True, related_name="+", help_text="All of them are needed")
+    turnaround_days = models.PositiveSmallIntegerField(
+        validators=[MaxValueValidator(90)], help_text="Days from the request to ready for pickup"
+    )
+    fee = models.DecimalField(
+        max_digits=12, decimal_places=2, default=Decimal("0.00"), validators=[MinValueValidator(0)]
+    )
+    currency = models.CharField(max_length=CURRENCY_MAX_LENGTH, default="EUR")
+    service_product = models.ForeignKey(
+        Product,
+        on_delete=models.PROTECT,
+        related_name="+",
+        limit_choices_to={"stocked": False},
+        help_text="The not-stocked product the fee is sold as",
+    )
+    is_active = models.BooleanField(default=True)
+    history = HistoricalRecords(m2m_fields=[skills])
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(fee__gte=0), name="alteration_kind_fee_non_negative"),
+            models.CheckConstraint(condition=Q(turnaround_days__lte=90), name="alteration_kind_turnaround"),
+            models.CheckConstraint(
+                condition=Q(product__isnull=True) | Q(category__isnull=True), name="alteration_kind_one_scope"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+def alteration_number() -> str:
+    return readable_code("W")
+
+
+class Alteration(models.Model):
+    """A work order on a purchased item: what to do (specification, measurements), who does it, by
+    when, what it costs (`service_order`, its fee's order), and its pickup once ready."""
+
+    number = models.CharField(max_length=12, unique=True, default=alteration_number, editable=False)
+    order_line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+", db_index=False)
+    kind = models.ForeignKey(AlterationKind, on_delete=models.PROTECT, related_name="alterations")
+    location = models.ForeignKey(
+        Location, on_delete=models.PROTECT, related_name="+", help_text="Where the work is done and collected"
+    )
+    specification = models.TextField(help_text="What to do, in the customer's words and the tailor's")
+    measurements = models.JSONField(default=dict, blank=True, help_text="{name: value}, e.g. inside leg: 78 cm")
+    status = FSMField(choices=AlterationStatus.choices, default=AlterationStatus.REQUESTED, protected=True)
+    assigned_to = models.ForeignKey(
+        AssociateProfile, on_delete=models.PROTECT, null=True, blank=True, related_name="alterations"
+    )
+    due_on = models.DateField(help_text="Ready by this day, in the location's calendar")
+    fee = models.DecimalField(max_digits=12, decimal_places=2, validators=[MinValueValidator(0)])
+    currency = models.CharField(max_length=CURRENCY_MAX_LENGTH)
+    service_order = models.OneToOneField(
+        "orders.Order", on_delete=models.PROTECT, related_name="+", help_text="The fee's order and ledger"
+    )
+    pickup = models.ForeignKey(
+        "orders.Pickup", on_delete=models.PROTECT, null=True, blank=True, related_name="+", help_text="The latest"
+    )
+    quality_note = models.CharField(max_length=500, blank=True, help_text="The last quality check's finding")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    measured_at = models.DateTimeField(null=True, blank=True)
+    ready_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["due_on", "id"]
+        indexes = [
+            models.Index(fields=["location", "due_on"], name="alteration_location_due"),
+            models.Index(fields=["assigned_to", "due_on"], name="alteration_assignee_due"),
+            models.Index(fields=["customer", "-created_at"], name="alteration_customer"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(fee__gte=0), name="alteration_fee_non_negative"),
+        ]
+
+    def __str__(self):
+        return self.number
+
+    @transition(
+        field=status, source=[AlterationStatus.REQUESTED, AlterationStatus.MEASURED], target=AlterationStatus.MEASURED
+    )
+    def measure(self, *, measurements, at):
+        self.measurements, self.measured_at = measurements, at
+
+    @transition(field=status, source=AlterationStatus.MEASURED, target=AlterationStatus.IN_PROGRESS)
+    def start(self):
+        pass
+
+    @transition(field=status, source=AlterationStatus.IN_PROGRESS, target=AlterationStatus.QUALITY_CHECK)
+    def submit(self):
+        pass
+
+    @transition(field=status, source=AlterationStatus.QUALITY_CHECK, target=AlterationStatus.IN_PROGRESS)
+    def rework(self, *, note):
+        self.quality_note = note
+
+    @transition(field=status, source=AlterationStatus.QUALITY_CHECK, target=AlterationStatus.READY)
+    def approve(self, *, note, at):
+        self.quality_note, self.ready_at = note, at
+
+    @transition(field=status, source=AlterationStatus.READY, target=AlterationStatus.COLLECTED)
+    def collect(self, *, at):
+        self.closed_at = at
+
+    @transition(
+        field=status, source=[AlterationStatus.REQUESTED, AlterationStatus.MEASURED], target=AlterationStatus.CANCELLED
+    )
+    def cancel(self, *, at):
+        self.closed_at = at

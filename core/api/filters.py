@@ -69,7 +69,16 @@ class ProductFilter(filters.FilterSet):
 
     class Meta:
         model = Product
-        fields = ["category", "returnable", "installable", "trainable", "alterable", "recyclable", "is_active"]
+        fields = [
+            "category",
+            "returnable",
+            "installable",
+            "trainable",
+            "alterable",
+            "recyclable",
+            "stocked",
+            "is_active",
+        ]
 
 
 class InventoryFilter(filters.FilterSet):

@@ -367,6 +367,7 @@ class ProductSerializer(StrictModelSerializer):
             "trainable",
             "alterable",
             "recyclable",
+            "stocked",
             "resale_value",
             "is_active",
         ]

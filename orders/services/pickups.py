@@ -21,6 +21,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from core import events
 from core.choices import Channel, LocationKind, TouchpointKind
 from core.codes import secret_code, secret_code_normalise
 from core.errors import Conflict, DomainError, RuleViolation
@@ -149,9 +150,12 @@ def _wanted_units(order_lines: dict[int, OrderLine], open_units: dict[int, int],
 
 
 def _units_by_product(pickup_lines) -> dict[int, int]:
+    """Units per stocked product: what the pickup holds on, and takes off, the shelf. A service sold
+    (an alteration's fee) waits beside the customer's own item and holds no stock."""
     units = defaultdict(int)
     for line in pickup_lines:
-        units[line.order_line.product_id] += line.quantity
+        if line.order_line.product.stocked:
+            units[line.order_line.product_id] += line.quantity
     return dict(sorted(units.items()))
 
 
@@ -241,6 +245,7 @@ def pickup_hand_over(*, actor, pickup: Pickup, code: str) -> Pickup:
         order_status_refresh(order)
         items = sum(item.quantity for item in pickup_lines)
         _touchpoint(pickup, actor, f"Collected {_items(items)} at {pickup.location.name} ({pickup.number})")
+        events.publish("pickup.collected", pickup_id=pickup.pk, order_id=order.pk)
     return pickup
 
 
@@ -370,8 +375,12 @@ def _expire(pickup: Pickup, now) -> None:
     pickup_lines = list(pickup.lines.select_related("order_line__product"))
     value = Decimal("0")
     units = 0
+    kept = []
     for item in pickup_lines:
         line = item.order_line
+        if not line.product.stocked:  # work done on the customer's own item: it waits, still owed
+            kept.append(f"{item.quantity} × {line.product.name}")
+            continue
         cancel = min(item.quantity, line.active_quantity - line.quantity_delivered)
         if cancel <= 0:
             continue
@@ -395,7 +404,8 @@ def _expire(pickup: Pickup, now) -> None:
         dedupe_key=f"pickup-expired:{pickup.number}",
         order_number=order.number,
         context={
-            **message_context(pickup, pickup_lines),
+            **message_context(pickup, [item for item in pickup_lines if item.order_line.product.stocked]),
+            "kept": kept,
             "refund": refund,
             "released": released,
             "currency": order.currency,
@@ -405,7 +415,7 @@ def _expire(pickup: Pickup, now) -> None:
         pickup,
         None,
         f"Not collected at {pickup.location.name} by {local_deadline(pickup)}: {_items(units)} cancelled, "
-        f"{value} {order.currency} back ({pickup.number})",
+        f"{value} {order.currency} back{f', {len(kept)} kept at the store' if kept else ''} ({pickup.number})",
     )
 
 

@@ -709,3 +709,25 @@ def test_suggestions_run_a_fixed_number_of_queries(store, django_assert_num_quer
         assert len(pickup_suggestions(small).products) == 5
     with django_assert_num_queries(2):
         assert len(pickup_suggestions(many).products) == 5
+
+
+# --- services sold beside goods -----------------------------------------------------------------
+
+
+def test_a_service_sold_holds_no_stock_and_outlives_a_no_show_while_the_goods_are_cancelled():
+    store = LocationFactory()
+    chair = ProductFactory(name="Chair", price=Decimal("100.00"))
+    fitting = ProductFactory(name="Cushion fitting", price=Decimal("20.00"), stocked=False)
+    pickup = make_pickup(location=store, lines=[(chair, 1, "100.00"), (fitting, 1, "20.00")])
+    Inventory.objects.filter(product=fitting).delete()  # nobody keeps a stock row for a service
+
+    assert Inventory.objects.get(product=chair, location=store).reserved == 1
+    pickups_sweep(now=pickup.expires_at + timedelta(minutes=1))
+
+    lines = {line.product_id: line for line in pickup.order.lines.all()}
+    assert lines[chair.pk].quantity_cancelled == 1
+    assert lines[fitting.pk].quantity_cancelled == 0  # done for the customer: still owed
+    assert Inventory.objects.get(product=chair, location=store).reserved == 0
+    assert ledger_of(pickup.order).pending == Decimal("20.00")
+    message = Notification.objects.get(event="pickup_expired")
+    assert "Chair" in message.body and "kept safe" in message.body and "Cushion fitting" in message.body
