@@ -204,6 +204,7 @@ SPECTACULAR_SETTINGS = {
         "VoucherSourceEnum": "returns.choices.VoucherSource",
         "VoucherTransactionKindEnum": "returns.choices.VoucherTransactionKind",
         "AppointmentStatusEnum": "installations.choices.AppointmentStatus",
+        "AlterationStatusEnum": "installations.choices.AlterationStatus",
     },
 }
 # How long an Idempotency-Key is remembered before the periodic purge may drop it.

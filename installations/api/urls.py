@@ -1,8 +1,8 @@
 from rest_framework.routers import SimpleRouter
 
-from installations.api import appointments
+from installations.api import alterations, appointments
 
-AREAS = (appointments,)
+AREAS = (appointments, alterations)
 
 router = SimpleRouter()
 for area in AREAS:

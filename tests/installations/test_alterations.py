@@ -10,11 +10,11 @@ from django.utils import timezone
 
 from core.choices import TouchpointKind
 from core.errors import Conflict, RuleViolation, TransitionNotAllowed
-from core.models import Inventory, Notification, Skill, Touchpoint
+from core.models import Inventory, Notification, Touchpoint
 from core.timezones import zone_or_utc
 from core.workflow import transition_history
 from installations.choices import AlterationStatus
-from installations.models import Alteration, AlterationKind
+from installations.models import Alteration
 from installations.services_alterations import (
     alteration_assign,
     alteration_cancel,
@@ -30,36 +30,8 @@ from orders.choices import ChargeKind, ChargeStatus, PickupStatus
 from orders.models import Pickup
 from orders.services.charges import ledger_of
 from orders.services.pickups import pickup_hand_over, pickups_sweep
-from tests.factories import AssociateProfileFactory, CategoryFactory, LocationFactory, ProductFactory, make_paid_order
-
-FEE = Decimal("15.00")
-
-
-@pytest.fixture
-def shop(db):
-    """A store with a tailor (sewing) and a colleague who checks work; trousers bought there."""
-    store = LocationFactory(time_zone="Europe/Amsterdam")
-    sewing = Skill.objects.create(code="sewing", name="Sewing")
-    clothes = CategoryFactory(slug="womenswear", name="Womenswear")
-    service = ProductFactory(sku="SVC-HEM", name="Hemming service", price=FEE, stocked=False, category=clothes)
-    kind = AlterationKind.objects.create(
-        code="hem", name="Hemming", category=clothes, turnaround_days=3, fee=FEE, service_product=service
-    )
-    kind.skills.add(sewing)
-    tailor = AssociateProfileFactory(home_location=store, user__roles=["associate"])
-    tailor.skills.add(sewing)
-    checker = AssociateProfileFactory(home_location=store, user__roles=["associate"])
-    trousers = ProductFactory(category=clothes, name="Wide-leg trousers", alterable=True, price=Decimal("79.95"))
-    order = make_paid_order(lines=[(trousers, 1, "79.95")], location=store)
-    return {
-        "store": store,
-        "kind": kind,
-        "tailor": tailor,
-        "checker": checker,
-        "line": order.lines.get(),
-        "sewing": sewing,
-        "clothes": clothes,
-    }
+from tests.factories import AssociateProfileFactory, CategoryFactory, make_paid_order
+from tests.installations.conftest import FEE
 
 
 def _request(shop, **overrides):
