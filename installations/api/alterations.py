@@ -279,7 +279,9 @@ class AlterationViewSet(
         _input(AlterationStepSerializer, request.data)
         return self._detail(services.alteration_submit(actor=request.user, alteration=self.get_object()))
 
-    @extend_schema(request=AlterationQualityCheckSerializer, responses={200: AlterationSerializer, **CONFLICTS, **REFUSED})
+    @extend_schema(
+        request=AlterationQualityCheckSerializer, responses={200: AlterationSerializer, **CONFLICTS, **REFUSED}
+    )
     @action(detail=True, methods=["post"], url_path="quality-check")
     def quality_check(self, request, pk=None):
         """Someone other than the assignee checks the work: passed, it is ready for pickup (the

@@ -69,10 +69,11 @@ def checker_client(shop):
 # --- who may --------------------------------------------------------------------------------
 
 
+ROLES = ["anon", "roleless", "customer", "integration", "associate", "agent", "manager", "admin"]
 STAFF = {"associate", "agent", "manager", "admin"}
 
 
-@pytest.mark.parametrize("role", ["anon", "roleless", "customer", "integration", "associate", "agent", "manager", "admin"])
+@pytest.mark.parametrize("role", ROLES)
 def test_taking_a_work_order_is_for_staff(role, clients, shop, associate, agent, manager, admin_user):
     for user in (associate, agent):
         _at_store(user, shop)
@@ -86,7 +87,7 @@ def test_taking_a_work_order_is_for_staff(role, clients, shop, associate, agent,
     assert_allowed_or_refused(response, name="create", role=role, allowed=STAFF, before=before, after=state)
 
 
-@pytest.mark.parametrize("role", ["anon", "roleless", "customer", "integration", "associate", "agent", "manager", "admin"])
+@pytest.mark.parametrize("role", ROLES)
 def test_steps_are_for_staff(role, clients, shop, associate, agent):
     for user in (associate, agent):
         _at_store(user, shop)
