@@ -204,6 +204,11 @@ SPECTACULAR_SETTINGS = {
         "VoucherSourceEnum": "returns.choices.VoucherSource",
         "VoucherTransactionKindEnum": "returns.choices.VoucherTransactionKind",
         "AppointmentStatusEnum": "installations.choices.AppointmentStatus",
+        "ServicePlaceEnum": "installations.choices.ServicePlace",
+        "TrainingPlaceEnum": "installations.choices.TrainingPlace",
+        "TrainingSessionStatusEnum": "installations.choices.SessionStatus",
+        "EnrolmentStatusEnum": "installations.choices.EnrolmentStatus",
+        "TrainingRequestStatusEnum": "installations.choices.TrainingRequestStatus",
         "AlterationStatusEnum": "installations.choices.AlterationStatus",
     },
 }

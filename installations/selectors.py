@@ -8,6 +8,19 @@ APPOINTMENT_BOOKING_LEAD from now, so a booking can still be moved or cancelled 
 clock times in the location's time zone, turned into instants day by day, so a daylight-saving
 change moves the instants, not the hours people work. Six queries whatever the range and the
 number of associates; at most MAX_DAYS days, within BOOKING_HORIZON.
+
+Travel: a home visit blocks its own journey there and back (`travel_buffer_minutes` before and
+after the job, `Appointment.blocked_from`–`blocked_until`); an in-store job blocks no travel. So
+two home visits in a row are two buffers apart (the journey back from the first, the journey out
+to the second), not one, although the fitter may drive from one customer straight to the next.
+That is deliberate: we do not know the distance between two customers (it may be longer than
+either journey from the store), a visit's buffer also covers the way back to the store for
+whatever comes next there (an in-store job, a training session), and PostgreSQL's exclusion
+constraint `appointment_no_double_booking` (migration 0002) forbids two holding appointments whose
+blocked ranges overlap, so two visits cannot share a buffer without giving that guarantee up.
+
+`appointments_clashing` is the other direction: the bookings an absence or a change of working
+hours strands, for a person to move or reassign (nothing is cancelled for them).
 """
 
 from collections import defaultdict
@@ -21,7 +34,7 @@ from django.utils import timezone
 from core.errors import RuleViolation
 from core.models import AssociateProfile, Location
 from core.timezones import zone_or_utc
-from installations.choices import HOLDING_STATUSES, SessionStatus
+from installations.choices import HOLDING_STATUSES, ServicePlace, SessionStatus
 from installations.models import Absence, Appointment, ServiceType, TrainingSession, WorkingHours
 
 STEP = timedelta(minutes=30)
@@ -48,8 +61,10 @@ def qualified_associates(service_type: ServiceType, location: Location):
 
 
 def buffers(service_type: ServiceType) -> tuple[timedelta, timedelta]:
-    """The job's length and the travel kept free on each side of it."""
-    return timedelta(minutes=service_type.duration_minutes), timedelta(minutes=service_type.travel_buffer_minutes)
+    """The job's length and the travel kept free on each side of it: for a home visit only (in
+    store the customer comes to us; a buffer set on an in-store service is not applied)."""
+    travel = service_type.travel_buffer_minutes if service_type.place == ServicePlace.HOME else 0
+    return timedelta(minutes=service_type.duration_minutes), timedelta(minutes=travel)
 
 
 def free_slots(
@@ -81,10 +96,7 @@ def free_slots(
         return []
     first = datetime.combine(date_from, datetime.min.time(), tzinfo=zone)
     last = datetime.combine(date_to + timedelta(days=1), datetime.min.time(), tzinfo=zone)
-    spans = defaultdict(list)
-    for row in WorkingHours.objects.filter(associate__in=ids).values_list("associate", "weekday", "starts", "ends"):
-        spans[row[0]].append(row[1:])
-    spans = {who: _merged(rows) for who, rows in spans.items()}
+    spans = _weekly_spans(ids)
     busy = defaultdict(list)
     holding = Appointment.objects.filter(
         associate__in=ids, status__in=HOLDING_STATUSES, blocked_from__lt=last, blocked_until__gt=first
@@ -107,14 +119,31 @@ def free_slots(
             for weekday, starts, ends in spans.get(who, []):
                 if weekday != day.weekday():
                     continue
-                # wall-clock hours of that day, then instants: the arithmetic below is in UTC, so a
-                # span or a job across a daylight-saving change keeps its real length
-                opens = datetime.combine(day, starts, tzinfo=zone).astimezone(UTC)
-                closes = datetime.combine(day, ends, tzinfo=zone).astimezone(UTC)
+                opens, closes = _span_instants(day, starts, ends, zone)
                 slots.extend(_slots_in_span(who, opens, closes, duration, buffer, busy[who], earliest, step))
         day += timedelta(days=1)
     slots.sort(key=lambda slot: (slot.starts_at, slot.associate_id))
     return slots
+
+
+def _weekly_spans(associate_ids) -> dict[int, list[tuple]]:
+    """Each associate's week as merged (weekday, starts, ends) wall-clock spans, in one query."""
+    spans = defaultdict(list)
+    rows = WorkingHours.objects.filter(associate__in=list(associate_ids)).values_list(
+        "associate", "weekday", "starts", "ends"
+    )
+    for row in rows:
+        spans[row[0]].append(row[1:])
+    return {who: _merged(rows) for who, rows in spans.items()}
+
+
+def _span_instants(day: date, starts, ends, zone) -> tuple[datetime, datetime]:
+    """A day's wall-clock working span as UTC instants: the arithmetic after it is in UTC, so a
+    span or a job across a daylight-saving change keeps its real length."""
+    return (
+        datetime.combine(day, starts, tzinfo=zone).astimezone(UTC),
+        datetime.combine(day, ends, tzinfo=zone).astimezone(UTC),
+    )
 
 
 def _merged(rows) -> list[tuple]:
@@ -138,6 +167,44 @@ def _slots_in_span(who, opens, closes, duration, buffer, busy, earliest, step) -
             found.append(Slot(who, start, start + duration))
         start += step
     return found
+
+
+def appointments_clashing(associate: AssociateProfile, *spans, hours: bool = False, now=None) -> list[Appointment]:
+    """The associate's holding appointments, not over yet, that cannot be kept as booked: those
+    whose blocked time (the job and its travel) overlaps one of `spans` ((start, end) instants, an
+    absence), and, with `hours`, those whose blocked time no longer fits one of the associate's
+    weekly working spans as they stand (wall clock in their home location's zone, turned into
+    instants day by day as in `free_slots`). Soonest first, with their customer, location and
+    service; at most three queries."""
+    now = now or timezone.now()
+    holding = (
+        Appointment.objects.filter(associate=associate, status__in=HOLDING_STATUSES, blocked_until__gt=now)
+        .select_related("customer", "location", "service_type")
+        .order_by("starts_at", "id")
+    )
+    if not hours:
+        if not spans:
+            return []
+        overlapping = Q()
+        for start, end in spans:
+            overlapping |= Q(blocked_from__lt=end, blocked_until__gt=start)
+        return list(holding.filter(overlapping))
+    week = _weekly_spans([associate.pk]).get(associate.pk, [])
+    zone = zone_or_utc(associate.home_location.time_zone)
+
+    def fits(appointment) -> bool:
+        day = appointment.blocked_from.astimezone(zone).date()  # spans end on the day they start
+        for weekday, starts, ends in week:
+            if weekday == day.weekday():
+                opens, closes = _span_instants(day, starts, ends, zone)
+                if opens <= appointment.blocked_from and appointment.blocked_until <= closes:
+                    return True
+        return False
+
+    def overlaps(appointment) -> bool:
+        return any(start < appointment.blocked_until and appointment.blocked_from < end for start, end in spans)
+
+    return [appointment for appointment in holding if overlaps(appointment) or not fits(appointment)]
 
 
 def appointment_list():

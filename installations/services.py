@@ -9,12 +9,16 @@ database's write lock for its whole transaction (decision 0002).
 
 Locks, in this order: the appointment row alone (moves; `of=self`, so the service type and the
 location it joins stay unlocked), then its associate (`no_key`: bookings' foreign keys to the
-associate still go through).
+associate still go through). Absences and working hours lock their associate (several in id
+order) too, so a booking racing them either sees the change or is seen by the clash check after.
+
+A no-show (the customer was not there) frees the unit for a new booking, like a cancellation.
 """
 
 from datetime import UTC, timedelta
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -26,20 +30,12 @@ from core.services.timeline import touchpoint_record
 from core.sweeps import in_batches, next_batch
 from core.timezones import zone_or_utc
 from core.workflow import transition_apply
+from installations.catalogue import covers
 from installations.choices import HOLDING_STATUSES, AppointmentStatus, ServicePlace
-from installations.models import Appointment, ServiceType
+from installations.models import Absence, Appointment, ServiceType, WorkingHours
 from installations.selectors import buffers, free_slots, qualified_associates
 
 OFFERED = 5  # next free slots offered with a refusal
-
-
-def _covers(service_type: ServiceType, order_line) -> bool:
-    product = order_line.product
-    if service_type.product_id is not None:
-        return service_type.product_id == product.pk
-    if service_type.category_id is not None:
-        return service_type.category_id == product.category_id
-    return True
 
 
 def appointment_book(
@@ -50,7 +46,7 @@ def appointment_book(
     slots when the slot is not (or no longer) free."""
     if not service_type.is_active:
         raise RuleViolation(f"{service_type.name} is not offered any more.", code="service_inactive")
-    if not _covers(service_type, order_line):
+    if not covers(service_type, order_line.product):
         raise RuleViolation(
             f"{service_type.name} is not a service for {order_line.product.name}.", code="service_not_for_product"
         )
@@ -96,7 +92,8 @@ def appointment_book(
 
 
 def _check_units_left(order_line, service_type) -> None:
-    """One appointment per unit bought and not cancelled (three ovens: three fittings at most)."""
+    """One appointment per unit bought, holding or done (three ovens: three fittings at most); a
+    cancelled or missed (no-show) one leaves its unit to book again."""
     booked = Appointment.objects.filter(
         order_line=order_line, service_type=service_type, status__in=[*HOLDING_STATUSES, AppointmentStatus.COMPLETED]
     ).count()
@@ -127,16 +124,19 @@ def _is_free(service_type, location, associate, starts_at, ignoring=None) -> boo
     return any(slot.starts_at == starts_at for slot in slots)
 
 
-def _taken(service_type, location, starts_at) -> Conflict:
-    """The slot is gone: say so and offer the next free ones at the location."""
+def _taken(service_type, location, starts_at, moving: Appointment | None = None) -> Conflict:
+    """The slot is gone: say so and offer the next free ones at the location, of any associate
+    for a booking; for a move (`moving`), of its own associate only (a move keeps the associate),
+    its own time counting as free and not offered."""
     zone = zone_or_utc(location.time_zone)
     day = timezone.localtime(starts_at, zone).date()
+    narrowed = {} if moving is None else {"associate_ids": [moving.associate_id], "ignoring": moving.pk}
     offered = [
         {"associate": slot.associate_id, "starts_at": slot.starts_at.isoformat(), "ends_at": slot.ends_at.isoformat()}
         for slot in free_slots(
-            service_type=service_type, location=location, date_from=day, date_to=day + timedelta(days=13)
+            service_type=service_type, location=location, date_from=day, date_to=day + timedelta(days=13), **narrowed
         )
-        if slot.starts_at >= starts_at
+        if slot.starts_at >= starts_at and (moving is None or slot.starts_at != moving.starts_at)
     ][:OFFERED]
     return Conflict(
         "That time is not free (any more); here are the next free ones.", code="slot_taken", next_slots=offered
@@ -191,7 +191,7 @@ def appointment_reschedule(*, actor, appointment: Appointment, starts_at) -> App
             appointment.service_type, appointment.location, appointment.associate, starts_at, ignoring=appointment.pk
         )
         if not free:
-            raise _taken(appointment.service_type, appointment.location, starts_at)
+            raise _taken(appointment.service_type, appointment.location, starts_at, moving=appointment)
         appointment.starts_at, appointment.ends_at = starts_at, starts_at + duration
         appointment.blocked_from, appointment.blocked_until = starts_at - buffer, starts_at + duration + buffer
         appointment.reminded_at = None  # the new time gets its own reminder
@@ -238,6 +238,93 @@ def appointment_complete(*, actor, appointment: Appointment, checklist, notes: s
         )
         _touchpoint(appointment, actor, f"{appointment.service_type.name} completed, signed off by {signed_off_by}")
     return appointment
+
+
+def appointment_no_show(*, actor, appointment: Appointment, note: str) -> Appointment:
+    """The customer was not there: the associate came to the address and nobody was in, or the
+    customer did not come to the store. Recorded by staff, once the start time has passed; a
+    started appointment is not a no-show (the customer was there). `note` says what happened and
+    stays on the record; the customer is told we missed them and how to book again, and the unit
+    may be booked again."""
+    note = (note or "").strip()
+    if not note:
+        raise RuleViolation("Say what happened (rang, called, waited …).", code="note_required")
+    if actor is None or not actor.has_perm("installations.change_appointment"):
+        raise PermissionDenied("Only staff record that the customer was not there.")
+    with transaction.atomic():
+        current = Appointment.objects.select_for_update(of=("self",)).select_related("location").get(pk=appointment.pk)
+        if current.status == AppointmentStatus.SCHEDULED and current.starts_at > timezone.now():
+            raise Conflict(
+                f"It starts on {_local(current)}; a no-show is recorded once that time has passed.",
+                code="too_early",
+            )
+        appointment = transition_apply(current, "mark_no_show", actor=actor, reason=note)
+        _touchpoint(
+            appointment, actor, f"{appointment.service_type.name} on {_local(appointment)}: customer not there ({note})"
+        )
+        _tell(appointment, "appointment_no_show")
+    return appointment
+
+
+# --- absences and working hours ---------------------------------------------------------------
+# They never move or cancel appointments: `selectors.appointments_clashing` names the bookings a
+# change strands, for a person to reschedule or reassign.
+
+
+REASON_MAX = Absence._meta.get_field("reason").max_length
+
+
+def _lock_associates(*associate_ids) -> None:
+    list(AssociateProfile.objects.select_for_update(no_key=True).filter(pk__in=associate_ids).order_by("pk"))
+
+
+def absence_record(
+    *, actor, associate, starts_at, ends_at, reason: str = "", absence: Absence | None = None
+) -> Absence:
+    """Record time `associate` is away although their week says they work (or change `absence`
+    to this). Free slots leave it out at once; bookings already in it stay as they are."""
+    if starts_at is None or ends_at is None or timezone.is_naive(starts_at) or timezone.is_naive(ends_at):
+        raise RuleViolation("Give the times with their UTC offset.", code="naive_time")
+    if ends_at <= starts_at:
+        raise RuleViolation("An absence ends after it starts.", code="absence_span")
+    reason = (reason or "").strip()
+    if len(reason) > REASON_MAX:
+        raise RuleViolation(f"Say why in at most {REASON_MAX} characters.", code="reason_too_long")
+    absence = absence or Absence()
+    with transaction.atomic():
+        _lock_associates(associate.pk)
+        absence.associate, absence.reason = associate, reason
+        absence.starts_at, absence.ends_at = starts_at.astimezone(UTC), ends_at.astimezone(UTC)
+        absence.save()
+    return absence
+
+
+def working_hours_set(
+    *, actor, associate, weekday: int, starts, ends, working_hours: WorkingHours | None = None
+) -> WorkingHours:
+    """Add a weekly working span of `associate` (wall clock in their home location's zone), or
+    change `working_hours` to it. Bookings outside the new week stay as they are."""
+    if not 0 <= weekday <= 6:
+        raise RuleViolation("The weekday is 0 (Monday) to 6 (Sunday).", code="weekday")
+    if ends <= starts:
+        raise RuleViolation("Working hours end after they start.", code="hours_span")
+    working_hours = working_hours or WorkingHours()
+    with transaction.atomic():
+        previous = None
+        if working_hours.pk is not None:  # the row's associate as stored: it may be handed to another
+            previous = WorkingHours.objects.filter(pk=working_hours.pk).values_list("associate", flat=True).first()
+        _lock_associates(*{associate.pk, previous} - {None})
+        working_hours.associate = associate
+        working_hours.weekday, working_hours.starts, working_hours.ends = weekday, starts, ends
+        working_hours.save()
+    return working_hours
+
+
+def working_hours_remove(*, actor, working_hours: WorkingHours) -> None:
+    """Take a weekly working span away. Bookings in it stay as they are."""
+    with transaction.atomic():
+        _lock_associates(working_hours.associate_id)
+        WorkingHours.objects.filter(pk=working_hours.pk).delete()
 
 
 def _local(appointment: Appointment) -> str:

@@ -8,6 +8,7 @@ serialises writers).
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from simple_history.utils import bulk_update_with_history
 
 from core.choices import Channel, TouchpointKind
 from core.errors import Conflict, RuleViolation
@@ -121,7 +122,8 @@ def training_attendance(*, actor, session: TrainingSession, attended_customer_id
         for row in seated:
             row.status = EnrolmentStatus.ATTENDED if row.customer_id in attended else EnrolmentStatus.ABSENT
             row.session = session
-        Enrolment.objects.bulk_update(seated, ["status"])
+        # with history: a plain bulk_update would leave attended/absent out of the enrolments' audit trail
+        bulk_update_with_history(seated, Enrolment, ["status"], default_user=actor)
         for row in seated:
             if row.status == EnrolmentStatus.ATTENDED:
                 _touchpoint(row, actor, f"Attended {session.course.name}")

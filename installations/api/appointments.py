@@ -1,8 +1,10 @@
 """Installation and assembly appointments. Staff (`appointments`) book, move, start, complete and
-cancel them, an associate at their home location only; customers (`me/appointments`) book their
-own order lines, move and cancel their own; both ask `appointments/availability/` for free slots."""
+cancel them, or record that the customer was not there (`no-show`), an associate at their home
+location only; customers (`me/appointments`) book their own order lines, move and cancel their
+own; both ask `appointments/availability/` for free slots."""
 
 from django.http import Http404
+from django.utils import timezone
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
@@ -24,6 +26,7 @@ from installations.services import (
     appointment_book,
     appointment_cancel,
     appointment_complete,
+    appointment_no_show,
     appointment_reschedule,
     appointment_start,
 )
@@ -133,6 +136,8 @@ class AppointmentSerializer(MyAppointmentSerializer):
 
     def get_allowed_transitions(self, obj) -> list[str]:
         allowed = allowed_transitions(obj)
+        if obj.starts_at > timezone.now():  # a no-show is recorded once the start time has passed
+            allowed = [name for name in allowed if name != "mark_no_show"]
         return ["reschedule", *allowed] if obj.status == AppointmentStatus.SCHEDULED else allowed
 
 
@@ -195,6 +200,12 @@ class CompleteSerializer(StrictSerializer):
 
 class CancelSerializer(StrictSerializer):
     reason = serializers.CharField(max_length=300, help_text="Told to the customer")
+
+
+class NoShowSerializer(StrictSerializer):
+    note = serializers.CharField(
+        max_length=300, help_text="What happened (rang, called, waited); kept on the record, not sent to the customer"
+    )
 
 
 class EmptySerializer(StrictSerializer):
@@ -287,8 +298,9 @@ class AppointmentViewSet(
         "start": "installations.change_appointment",
         "complete": "installations.change_appointment",
         "cancel": "installations.change_appointment",
+        "mark_no_show": "installations.change_appointment",
     }
-    writes = ("reschedule", "start", "complete", "cancel")
+    writes = ("reschedule", "start", "complete", "cancel", "mark_no_show")
 
     def get_permissions(self):
         if self.action == "availability":
@@ -376,6 +388,14 @@ class AppointmentViewSet(
         """Call it off (with notice); the customer is told the reason."""
         data = _input(CancelSerializer, request.data)
         return self._detail(appointment_cancel(actor=request.user, appointment=self.get_object(), **data))
+
+    @extend_schema(request=NoShowSerializer, responses={200: AppointmentSerializer, **CONFLICTS})
+    @action(detail=True, methods=["post"], url_path="no-show")
+    def mark_no_show(self, request, pk=None):
+        """The customer was not there (not at home, or not at the store), once the start time has
+        passed (409 `too_early` before); the customer is told how to book again."""
+        data = _input(NoShowSerializer, request.data)
+        return self._detail(appointment_no_show(actor=request.user, appointment=self.get_object(), **data))
 
 
 def _availability(request) -> Response:

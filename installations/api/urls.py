@@ -1,8 +1,8 @@
 from rest_framework.routers import SimpleRouter
 
-from installations.api import alterations, appointments
+from installations.api import alterations, appointments, training
 
-AREAS = (appointments, alterations)
+AREAS = (appointments, training, alterations)
 
 router = SimpleRouter()
 for area in AREAS:

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
+from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -195,7 +196,7 @@ def test_the_whole_visit_through_the_staff_api(fitter_client, setup):
     assert detail["address"]["postcode"] == setup["address"].postcode
     assert detail["location"]["id"] == setup["store"].pk
     assert _local(detail["starts_at"]) == "10:00" and _local(detail["ends_at"]) == "11:30"
-    assert sorted(detail["allowed_transitions"]) == ["cancel", "mark_no_show", "reschedule", "start"]
+    assert sorted(detail["allowed_transitions"]) == ["cancel", "reschedule", "start"]  # no-show: after its start
     assert started.status_code == 200 and started.json()["status"] == "in_progress"
     assert started.json()["allowed_transitions"] == ["complete"]
     assert completed.status_code == 200, completed.content
@@ -334,10 +335,23 @@ def objects(setup, mine):
     return {
         "booked": _booked(setup, at="10:00"),
         "started": appointment_start(actor=None, appointment=_booked(setup, line=started, at="12:30")),
+        "missed": _in_the_past(_booked(setup, at="15:00")),
         "free_line": extra,
         "setup": setup,
         "mine": mine,
     }
+
+
+def _in_the_past(appointment, days=28):
+    """A booking moved back in time, so that its start has passed (bookings are made ahead)."""
+    shift = timedelta(days=days)
+    Appointment.objects.filter(pk=appointment.pk).update(
+        starts_at=F("starts_at") - shift,
+        ends_at=F("ends_at") - shift,
+        blocked_from=F("blocked_from") - shift,
+        blocked_until=F("blocked_until") - shift,
+    )
+    return Appointment.objects.get(pk=appointment.pk)
 
 
 def _staff_book(o):
@@ -381,6 +395,13 @@ CASES = [
         "post",
         lambda o: f"/api/v1/appointments/{o['booked'].pk}/cancel/",
         lambda o: {"reason": "Kitchen not ready"},
+        AT_THE_STORE,
+    ),
+    (
+        "no-show",
+        "post",
+        lambda o: f"/api/v1/appointments/{o['missed'].pk}/no-show/",
+        lambda o: {"note": "Rang twice, no answer"},
         AT_THE_STORE,
     ),
     ("my list", "get", lambda o: "/api/v1/me/appointments/", None, {"customer"}),

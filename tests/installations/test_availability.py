@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from core.models import Skill
 from installations.models import Absence, Appointment, ServiceType, WorkingHours
-from installations.selectors import free_slots
+from installations.selectors import buffers, free_slots
 from tests.factories import AssociateProfileFactory, LocationFactory, ProductFactory, make_paid_order
 
 pytestmark = pytest.mark.django_db
@@ -227,3 +227,51 @@ def test_availability_runs_a_fixed_number_of_queries(store, wiring, oven_fitting
     for _ in range(5):
         _fitter(store, wiring, hours=[(day, "09:00", "17:00") for day in range(5)])
     assert count(13) == few
+
+
+def _held(fitter, service, store, start):
+    """A booking as the service writes it: the job, and its travel on each side for a home visit."""
+    order = make_paid_order(lines=[(ProductFactory(), 1, "10.00")])
+    duration, travel = buffers(service)
+    return Appointment.objects.create(
+        order_line=order.lines.get(),
+        customer=order.customer,
+        service_type=service,
+        associate=fitter,
+        location=store,
+        starts_at=start,
+        ends_at=start + duration,
+        blocked_from=start - travel,
+        blocked_until=start + duration + travel,
+    )
+
+
+def test_an_in_store_service_keeps_no_travel_time(store, wiring):
+    """The travel buffer is for a home visit's journey: set on an in-store service, it is not applied."""
+    fitting = ServiceType.objects.create(
+        code="fit", name="Fitting", kind="assembly", place="store", duration_minutes=90, travel_buffer_minutes=30
+    )
+    fitting.skills.add(wiring)
+    _fitter(store, wiring)
+
+    starts = [_local(slot) for slot in _slots(fitting, store)]
+
+    assert buffers(fitting) == (timedelta(minutes=90), timedelta(0))
+    assert starts[0] == "09:00" and starts[-1] == "15:30" and len(starts) == 14  # 09:00–17:00, no journeys
+
+
+def test_two_home_visits_in_a_row_keep_a_journey_back_and_a_journey_out_between_them(store, wiring, oven_fitting):
+    """Pins the rule in `selectors`' docstring: each home visit blocks its own journey there and
+    back, so two visits are two buffers apart (not one, though the fitter may drive straight on),
+    and an in-store job after a visit waits for the journey back only."""
+    fitter = _fitter(store, wiring)
+    _held(fitter, oven_fitting, store, datetime.combine(MONDAY, time(10), tzinfo=AMS))  # 10:00–11:30
+    in_store = ServiceType.objects.create(
+        code="fit", name="Fitting", kind="assembly", place="store", duration_minutes=60, travel_buffer_minutes=30
+    )
+
+    home_visits = [_local(slot) for slot in _slots(oven_fitting, store)]
+    in_store_jobs = [_local(slot) for slot in _slots(in_store, store)]
+
+    assert "12:00" not in home_visits and "12:30" in home_visits  # 11:30 + 30 back + 30 out
+    assert "11:30" not in in_store_jobs and "12:00" in in_store_jobs  # 11:30 + 30 back

@@ -14,7 +14,7 @@ from core.choices import TouchpointKind
 from core.errors import Conflict, RuleViolation, TransitionNotAllowed
 from core.models import Notification, Touchpoint
 from installations.choices import AppointmentStatus
-from installations.models import Appointment
+from installations.models import Appointment, ServiceType, WorkingHours
 from installations.services import (
     appointment_book,
     appointment_cancel,
@@ -23,6 +23,7 @@ from installations.services import (
     appointment_start,
 )
 from tests.factories import (
+    AssociateProfileFactory,
     ProductFactory,
     make_paid_order,
 )
@@ -292,3 +293,49 @@ def test_moves_and_bookings_of_one_associate_racing_never_deadlock(setup):
             blocked_from__lt=appointment.blocked_until, blocked_until__gt=appointment.blocked_from
         )
         assert not others.exists()
+
+
+@pytest.mark.django_db
+def test_a_refused_move_offers_only_its_own_associates_next_slots(setup):
+    """A move keeps the associate, so the slots offered with a refusal are theirs (counting the
+    appointment's own time as free); a refused booking may offer anyone at the store."""
+    colleague = AssociateProfileFactory(home_location=setup["store"], user__roles=["associate"])
+    colleague.skills.add(*setup["fitter"].skills.all())
+    for weekday in range(5):
+        WorkingHours.objects.create(associate=colleague, weekday=weekday, starts=time(9), ends=time(17))
+    day = _next_monday()
+    _book(setup, _at(day, "10:00"))
+    later = _book(setup, _at(day, "14:00"))
+
+    with pytest.raises(Conflict) as moving:
+        appointment_reschedule(actor=None, appointment=later, starts_at=_at(day, "11:00"))
+    with pytest.raises(Conflict) as booking:
+        _book(setup, _at(day, "11:00"))
+
+    offered = moving.value.extra["next_slots"]
+    starts = [datetime.fromisoformat(slot["starts_at"]).astimezone(AMS) for slot in offered]
+    assert {slot["associate"] for slot in offered} == {setup["fitter"].pk}
+    assert starts[0] == _at(day, "12:30")  # its own 14:00 counts as free: 12:30 ends before it is taken
+    assert _at(day, "14:00") not in starts  # where it is already
+    assert booking.value.extra["next_slots"][0]["associate"] == colleague.pk
+
+
+@pytest.mark.django_db
+def test_an_in_store_appointment_blocks_no_travel_time(setup):
+    fitting = ServiceType.objects.create(
+        code="fit-store",
+        name="Fitting in store",
+        kind="assembly",
+        place="store",
+        category=setup["oven"].category,
+        duration_minutes=60,
+        travel_buffer_minutes=30,
+    )
+    fitting.skills.add(*setup["fitter"].skills.all())
+    start = _at(_next_monday(), "09:00")  # the store opens at 09:00: no journey to make first
+
+    appointment = appointment_book(
+        actor=None, order_line=setup["line"], service_type=fitting, associate=setup["fitter"], starts_at=start
+    )
+
+    assert (appointment.blocked_from, appointment.blocked_until) == (appointment.starts_at, appointment.ends_at)

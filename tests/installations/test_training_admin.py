@@ -1,0 +1,192 @@
+"""The training admin: managers keep the courses and plan sessions (whose seats and status only
+the services change), read enrolments and the "I need training" queue, and cancel enrolments
+with the same service the API uses (the first in line is promoted; refusals are reported per
+row). Change lists run a fixed number of queries."""
+
+from datetime import timedelta
+
+import pytest
+from django.contrib import admin
+from django.contrib.messages import get_messages
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from core.models import Notification
+from installations.choices import EnrolmentStatus
+from installations.models import Enrolment, TrainingCourse, TrainingRequest, TrainingSession
+from installations.services_training import training_cancel, training_enrol, training_request_create
+from tests.factories import AssociateProfileFactory, CustomerFactory, LocationFactory, ProductFactory, make_paid_order
+
+pytestmark = pytest.mark.django_db
+
+
+def _session(*, capacity=1, days=3, course=None):
+    course = course or TrainingCourse.objects.create(code=f"course-{days}-{capacity}", name=f"Course {days}")
+    start = timezone.now() + timedelta(days=days)
+    return TrainingSession.objects.create(
+        course=course,
+        location=LocationFactory(),
+        trainer=AssociateProfileFactory(user__roles=["associate"]),
+        starts_at=start,
+        ends_at=start + timedelta(hours=2),
+        capacity=capacity,
+    )
+
+
+def _rows(count):
+    """`count` sessions, each with a seat taken, one waiting and one cancelled, and as many requests."""
+    machine = ProductFactory(trainable=True)
+    for day in range(1, count + 1):
+        session = _session(capacity=1, days=day)
+        line = make_paid_order(lines=[(machine, 1, "1.00")]).lines.get()
+        training_enrol(actor=None, session=session, customer=line.order.customer, order_line=line)
+        training_enrol(actor=None, session=session, customer=CustomerFactory())
+        gone = training_enrol(actor=None, session=session, customer=CustomerFactory())
+        training_cancel(actor=None, enrolment=gone)
+        training_request_create(actor=None, order_line=line, note="Please")
+
+
+@pytest.fixture
+def signed_in(client, admin_user):
+    client.force_login(admin_user)
+    return client
+
+
+def test_a_manager_cancels_enrolments_the_first_in_line_moves_up_and_refusals_are_reported(signed_in):
+    session = _session(capacity=1)
+    seated = training_enrol(actor=None, session=session, customer=CustomerFactory())
+    waiting = training_enrol(actor=None, session=session, customer=CustomerFactory())
+    gone = training_enrol(actor=None, session=session, customer=CustomerFactory())
+    gone = training_cancel(actor=None, enrolment=gone)
+
+    response = signed_in.post(
+        "/admin/installations/enrolment/",
+        {"action": "cancel_enrolment", "_selected_action": [seated.pk, gone.pk]},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    assert Enrolment.objects.get(pk=seated.pk).status == EnrolmentStatus.CANCELLED
+    assert Enrolment.objects.get(pk=waiting.pk).status == EnrolmentStatus.ENROLLED
+    assert Notification.objects.get(event="training_promoted").customer_id == waiting.customer_id
+    messages = [(m.level_tag, m.message) for m in get_messages(response.wsgi_request)]
+    assert ("warning", f"{gone}: A cancelled enrolment is not cancelled.") in messages
+    assert ("success", "Cancelled: 1.") in messages
+
+
+def test_the_session_change_list_shows_seats_taken_and_the_waiting_list(signed_in):
+    _rows(2)
+
+    response = signed_in.get("/admin/installations/trainingsession/")
+
+    assert response.status_code == 200
+    rows = list(response.context["cl"].result_list)
+    assert [(row.capacity, row.seats_taken, row.waiting) for row in rows] == [(1, 1, 1), (1, 1, 1)]
+
+
+def test_a_session_page_lists_its_enrolments_read_only_and_keeps_its_seats(signed_in):
+    session = _session(capacity=1)
+    seated = training_enrol(actor=None, session=session, customer=CustomerFactory())
+    training_enrol(actor=None, session=session, customer=CustomerFactory())
+    url = f"/admin/installations/trainingsession/{session.pk}/change/"
+
+    page = signed_in.get(url)
+
+    assert page.status_code == 200
+    assert str(seated.customer) in page.content.decode()
+    assert "capacity" in page.context["adminform"].readonly_fields
+    inline = page.context["inline_admin_formsets"][0]
+    assert not inline.has_add_permission and not inline.has_change_permission and not inline.formset.can_delete
+
+
+def test_managers_keep_courses_and_plan_sessions(client, manager):
+    client.force_login(manager)
+    store = LocationFactory()
+    created = client.post(
+        "/admin/installations/trainingcourse/add/", {"code": "espresso", "name": "Espresso at home", "is_active": "on"}
+    )
+    course = TrainingCourse.objects.get(code="espresso")
+    start = timezone.localtime() + timedelta(days=5)
+    planned = client.post(
+        "/admin/installations/trainingsession/add/",
+        {
+            "course": course.pk,
+            "place": "store",
+            "location": store.pk,
+            "starts_at_0": start.strftime("%Y-%m-%d"),
+            "starts_at_1": "10:00:00",
+            "ends_at_0": start.strftime("%Y-%m-%d"),
+            "ends_at_1": "12:00:00",
+            "capacity": 8,
+            "enrolments-TOTAL_FORMS": 0,
+            "enrolments-INITIAL_FORMS": 0,
+        },
+    )
+
+    assert created.status_code == 302, created.content
+    assert planned.status_code == 302, planned.content.decode()[:2000]
+    assert TrainingSession.objects.get(course=course).capacity == 8
+
+
+def test_enrolments_and_requests_are_read_only_here(signed_in):
+    _rows(1)
+    enrolment = Enrolment.objects.first()
+    request = TrainingRequest.objects.get()
+
+    assert signed_in.get("/admin/installations/enrolment/add/").status_code == 403
+    assert signed_in.get("/admin/installations/trainingrequest/add/").status_code == 403
+    assert signed_in.get(f"/admin/installations/enrolment/{enrolment.pk}/delete/").status_code == 403
+    assert signed_in.get(f"/admin/installations/enrolment/{enrolment.pk}/history/").status_code == 200
+    page = signed_in.get(f"/admin/installations/trainingrequest/{request.pk}/change/")
+    assert page.status_code == 200 and "Please" in page.content.decode()
+
+
+def test_the_request_queue_filters_by_status(signed_in):
+    _rows(2)
+    TrainingRequest.objects.filter(pk=TrainingRequest.objects.first().pk).update(status="declined")
+
+    open_only = signed_in.get("/admin/installations/trainingrequest/", {"status__exact": "open"})
+
+    assert open_only.status_code == 200 and len(open_only.context["cl"].result_list) == 1
+
+
+MODELS = [TrainingCourse, TrainingSession, Enrolment, TrainingRequest]
+
+
+@pytest.mark.parametrize("model", MODELS, ids=lambda m: m._meta.model_name)
+def test_training_change_lists_run_constant_queries(model, signed_in, monkeypatch):
+    _rows(4)
+    url = f"/admin/installations/{model._meta.model_name}/"
+    model_admin = admin.site._registry[model]
+    signed_in.get(url)  # warm up
+
+    def count(per_page):
+        monkeypatch.setattr(model_admin, "list_per_page", per_page)
+        with CaptureQueriesContext(connection) as ctx:
+            response = signed_in.get(url)
+        assert response.status_code == 200
+        assert len(response.context["cl"].result_list) == min(per_page, model.objects.count())
+        return [q["sql"] for q in ctx.captured_queries]
+
+    one, many = count(1), count(25)
+
+    assert len(one) == len(many), "\n".join(many)
+
+
+def test_a_session_page_runs_constant_queries_whatever_its_enrolments(signed_in):
+    small = _session(capacity=1, days=2)
+    big = _session(capacity=2, days=4)
+    training_enrol(actor=None, session=small, customer=CustomerFactory())
+    for _ in range(5):
+        training_enrol(actor=None, session=big, customer=CustomerFactory())
+    signed_in.get(f"/admin/installations/trainingsession/{small.pk}/change/")
+
+    def count(session):
+        with CaptureQueriesContext(connection) as ctx:
+            assert signed_in.get(f"/admin/installations/trainingsession/{session.pk}/change/").status_code == 200
+        return [q["sql"] for q in ctx.captured_queries]
+
+    one, five = count(small), count(big)
+
+    assert len(one) == len(five), "\n".join(five)
