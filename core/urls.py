@@ -12,6 +12,7 @@ urlpatterns = [
     path("", include("core.page_urls")),
     path("", include("orders.page_urls")),
     path("", include("returns.page_urls")),
+    path("", include("installations.page_urls")),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("_allauth/", include("allauth.headless.urls")),
