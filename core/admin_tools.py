@@ -11,16 +11,19 @@ from simple_history.admin import SimpleHistoryAdmin
 from core.errors import DomainError
 
 
-def transition_action(service, *, label: str, permission: str = "change"):
+def transition_action(service, *, label: str, permission: str = "change", reason_from_form: bool = False):
     """An admin action that calls a workflow service (e.g. `return_approve`) for each selected
     object, as `service(obj, actor=..., reason=...)`, so the admin writes the same history,
-    touchpoints and notifications as the API; refusals are reported per object."""
+    touchpoints and notifications as the API; refusals are reported per object. With
+    `reason_from_form`, the reason is what the user typed in the action form's `reason` field
+    (the model admin's `action_form`), and the service decides whether it may be blank."""
 
     def run(modeladmin, request, queryset):
+        reason = (request.POST.get("reason") or "").strip() if reason_from_form else "admin action"
         done = 0
         for obj in queryset:
             try:
-                service(obj, actor=request.user, reason="admin action")
+                service(obj, actor=request.user, reason=reason)
                 done += 1
             except (DomainError, PermissionDenied) as exc:
                 modeladmin.message_user(request, f"{obj}: {exc}", messages.WARNING)

@@ -3,11 +3,10 @@ work orders are read here (their steps go through the services, from the pages a
 may be cancelled before the work starts with the service the API uses."""
 
 from django import forms
-from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.contrib import admin
+from django.core.exceptions import ValidationError
 
-from core.admin_tools import BigTableAdmin, HistoryAdmin
-from core.errors import DomainError
+from core.admin_tools import BigTableAdmin, HistoryAdmin, transition_action
 from installations.admin.appointments import ReasonActionForm
 from installations.models import Alteration, AlterationKind
 from installations.services_alterations import alteration_cancel
@@ -50,18 +49,8 @@ class AlterationKindAdmin(HistoryAdmin):
     filter_horizontal = ["skills"]
 
 
-@admin.action(description="Cancel the selected alterations (before the work starts; give the reason)")
-def cancel_alteration(modeladmin, request, queryset):
-    reason = (request.POST.get("reason") or "").strip()
-    done = 0
-    for alteration in queryset:
-        try:
-            alteration_cancel(actor=request.user, alteration=alteration, reason=reason)
-            done += 1
-        except (DomainError, PermissionDenied) as exc:
-            modeladmin.message_user(request, f"{alteration}: {getattr(exc, 'detail', exc)}", messages.WARNING)
-    if done:
-        modeladmin.message_user(request, f"Cancelled: {done}.", messages.SUCCESS)
+def cancel_alteration(alteration, *, actor, reason):
+    return alteration_cancel(actor=actor, alteration=alteration, reason=reason)
 
 
 @admin.register(Alteration)
@@ -73,7 +62,13 @@ class AlterationAdmin(BigTableAdmin, HistoryAdmin):
     readonly_fields = [field.name for field in Alteration._meta.fields]
     date_hierarchy = "due_on"
     action_form = ReasonActionForm
-    actions = [cancel_alteration]
+    actions = [
+        transition_action(
+            cancel_alteration,
+            label="Cancel the selected alterations (before the work starts; give the reason)",
+            reason_from_form=True,
+        )
+    ]
 
     def has_add_permission(self, request):
         return False

@@ -5,11 +5,9 @@ recorded as no-shows through the services."""
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
-from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
-from core.admin_tools import BigTableAdmin, HistoryAdmin
-from core.errors import DomainError
+from core.admin_tools import BigTableAdmin, HistoryAdmin, transition_action
 from core.models import AssociateProfile
 from core.timezones import zone_or_utc
 from installations.models import (
@@ -36,32 +34,12 @@ class ReasonActionForm(ActionForm):
     )
 
 
-@admin.action(description="Cancel the selected appointments (give the reason; the customer is told)")
-def cancel_appointment(modeladmin, request, queryset):
-    reason = (request.POST.get("reason") or "").strip()
-    done = 0
-    for appointment in queryset:
-        try:
-            appointment_cancel(actor=request.user, appointment=appointment, reason=reason)
-            done += 1
-        except DomainError as exc:
-            modeladmin.message_user(request, f"{appointment}: {exc.detail}", messages.WARNING)
-    if done:
-        modeladmin.message_user(request, f"Cancelled: {done}.", messages.SUCCESS)
+def cancel_appointment(appointment, *, actor, reason):
+    return appointment_cancel(actor=actor, appointment=appointment, reason=reason)
 
 
-@admin.action(description="Record that the customer was not there (say what happened; the customer is told)")
-def no_show_appointment(modeladmin, request, queryset):
-    note = (request.POST.get("reason") or "").strip()
-    done = 0
-    for appointment in queryset:
-        try:
-            appointment_no_show(actor=request.user, appointment=appointment, note=note)
-            done += 1
-        except (DomainError, PermissionDenied) as exc:
-            modeladmin.message_user(request, f"{appointment}: {getattr(exc, 'detail', exc)}", messages.WARNING)
-    if done:
-        modeladmin.message_user(request, f"Recorded as not there: {done}.", messages.SUCCESS)
+def no_show_appointment(appointment, *, actor, reason):
+    return appointment_no_show(actor=actor, appointment=appointment, note=reason)
 
 
 CLASHES_LISTED = 20
@@ -166,7 +144,18 @@ class AppointmentAdmin(BigTableAdmin, HistoryAdmin):
     search_fields = ["=number", "=customer__number", "=order_line__order__number"]
     readonly_fields = [field.name for field in Appointment._meta.fields]
     action_form = ReasonActionForm
-    actions = [cancel_appointment, no_show_appointment]
+    actions = [
+        transition_action(
+            cancel_appointment,
+            label="Cancel the selected appointments (give the reason; the customer is told)",
+            reason_from_form=True,
+        ),
+        transition_action(
+            no_show_appointment,
+            label="Record that the customer was not there (say what happened; the customer is told)",
+            reason_from_form=True,
+        ),
+    ]
 
     def has_add_permission(self, request):
         return False

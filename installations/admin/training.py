@@ -1,10 +1,9 @@
 """Training in the admin: courses, sessions with their seats and enrolments, enrolments (cancel
 through the service) and the "I need training" queue."""
 
-from django.contrib import admin, messages
+from django.contrib import admin
 
-from core.admin_tools import BigTableAdmin, HistoryAdmin, ReadOnlyInline
-from core.errors import DomainError
+from core.admin_tools import BigTableAdmin, HistoryAdmin, ReadOnlyInline, transition_action
 from installations.models import (
     Enrolment,
     TrainingCourse,
@@ -15,17 +14,8 @@ from installations.selectors_training import session_list
 from installations.services_training import training_cancel
 
 
-@admin.action(description="Cancel the selected enrolments (the first in line moves up)", permissions=["change"])
-def cancel_enrolment(modeladmin, request, queryset):
-    done = 0
-    for enrolment in queryset:
-        try:
-            training_cancel(actor=request.user, enrolment=enrolment)
-            done += 1
-        except DomainError as exc:
-            modeladmin.message_user(request, f"{enrolment}: {exc.detail}", messages.WARNING)
-    if done:
-        modeladmin.message_user(request, f"Cancelled: {done}.", messages.SUCCESS)
+def cancel_enrolment(enrolment, *, actor, reason):
+    return training_cancel(actor=actor, enrolment=enrolment)
 
 
 @admin.register(TrainingCourse)
@@ -96,7 +86,7 @@ class EnrolmentAdmin(BigTableAdmin, HistoryAdmin):
     list_select_related = ["customer", "session__course"]
     search_fields = ["=customer__number", "session__course__name"]
     readonly_fields = [field.name for field in Enrolment._meta.fields]
-    actions = [cancel_enrolment]
+    actions = [transition_action(cancel_enrolment, label="Cancel the selected enrolments (the first in line moves up)")]
 
     def has_add_permission(self, request):
         return False

@@ -17,12 +17,17 @@ from core.models import AssociateProfile, Location
 from core.workflow import allowed_transitions
 from installations import selectors_alterations as selectors
 from installations import services_alterations as services
+from installations.api.appointments import (
+    MAX_ID,
+    AppointmentAssociateSerializer,
+    AppointmentCustomerSerializer,
+    AppointmentLocationSerializer,
+    AppointmentProductSerializer,
+)
 from installations.choices import AlterationStatus
 from installations.models import Alteration, AlterationKind
 from orders.choices import PickupStatus
 from orders.models import OrderLine
-
-MAX_ID = 2**63 - 1
 
 # --- output -----------------------------------------------------------------------------------
 
@@ -43,19 +48,6 @@ class AlterationKindBriefSerializer(serializers.Serializer):
     name = serializers.CharField()
 
 
-class AlterationProductSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    sku = serializers.CharField()
-    name = serializers.CharField()
-
-
-class AlterationLocationSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    code = serializers.CharField()
-    name = serializers.CharField()
-    time_zone = serializers.CharField()
-
-
 class AlterationPickupSerializer(serializers.Serializer):
     """The pickup's number and deadline; its code is in `me/pickups` for the customer alone."""
 
@@ -63,20 +55,6 @@ class AlterationPickupSerializer(serializers.Serializer):
     number = serializers.CharField()
     status = serializers.ChoiceField(choices=PickupStatus.choices)
     expires_at = serializers.DateTimeField()
-
-
-class AlterationPersonSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    name = serializers.SerializerMethodField()
-
-    def get_name(self, profile) -> str:
-        return profile.user.get_full_name() or profile.user.email
-
-
-class AlterationCustomerSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    number = serializers.CharField()
-    name = serializers.CharField(source="full_name")
 
 
 class MyAlterationSerializer(serializers.Serializer):
@@ -88,8 +66,8 @@ class MyAlterationSerializer(serializers.Serializer):
     kind = AlterationKindBriefSerializer()
     order_line = serializers.IntegerField(source="order_line_id")
     order_number = serializers.CharField(source="order_line.order.number")
-    product = AlterationProductSerializer(source="order_line.product")
-    location = AlterationLocationSerializer(help_text="Where the work is done and collected")
+    product = AppointmentProductSerializer(source="order_line.product")
+    location = AppointmentLocationSerializer(help_text="Where the work is done and collected")
     specification = serializers.CharField()
     measurements = serializers.DictField(child=serializers.CharField())
     due_on = serializers.DateField(help_text="Ready by this day")
@@ -109,8 +87,8 @@ class MyAlterationSerializer(serializers.Serializer):
 class AlterationSerializer(MyAlterationSerializer):
     """A work order as staff work it: the customer, who does it, the last check's finding."""
 
-    customer = AlterationCustomerSerializer()
-    assigned_to = AlterationPersonSerializer(allow_null=True)
+    customer = AppointmentCustomerSerializer()
+    assigned_to = AppointmentAssociateSerializer(allow_null=True)
     quality_note = serializers.CharField()
     requested_by = serializers.IntegerField(source="requested_by_id", allow_null=True)
     allowed_transitions = serializers.SerializerMethodField(help_text="The steps its state allows now")

@@ -3,7 +3,6 @@ cancel them, or record that the customer was not there (`no-show`), an associate
 location only; customers (`me/appointments`) book their own order lines, move and cancel their
 own; both ask `appointments/availability/` for free slots."""
 
-from django.http import Http404
 from django.utils import timezone
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
@@ -15,11 +14,11 @@ from rest_framework.routers import SimpleRouter
 from core.api.base import StaffViewSetMixin, StrictSerializer
 from core.api.pagination import CursorPagination
 from core.api.views import IDEMPOTENCY_KEY, CustomerScopedMixin
-from core.choices import Role
 from core.models import AssociateProfile, CustomerAddress, Location
 from core.services.inventory import check_home_location
 from core.workflow import allowed_transitions
 from installations import selectors
+from installations.api.access import HomeLocationMixin
 from installations.choices import AppointmentStatus, ServiceKind, ServicePlace
 from installations.models import Appointment, ServiceType
 from installations.services import (
@@ -279,6 +278,7 @@ CONFLICTS = {
 
 @extend_schema(parameters=[IDEMPOTENCY_KEY])
 class AppointmentViewSet(
+    HomeLocationMixin,
     StaffViewSetMixin,
     mixins.CreateModelMixin,
     mixins.ListModelMixin,
@@ -301,6 +301,7 @@ class AppointmentViewSet(
         "mark_no_show": "installations.change_appointment",
     }
     writes = ("reschedule", "start", "complete", "cancel", "mark_no_show")
+    elsewhere = ELSEWHERE
 
     def get_permissions(self):
         if self.action == "availability":
@@ -309,32 +310,6 @@ class AppointmentViewSet(
 
     def get_queryset(self):
         return self.restrict(selectors.appointment_list())
-
-    def restrict(self, queryset):
-        """Every member of staff reads every appointment; an associate changes those of their home
-        location only, managers and admins anywhere (the rule of `check_home_location`)."""
-        if self.action not in self.writes or getattr(self, "swagger_fake_view", False):
-            return queryset
-        user = self.request.user
-        if user.has_role(Role.MANAGER, Role.ADMIN):
-            return queryset
-        profile = getattr(user, "associate", None)
-        return queryset.filter(location_id=profile.home_location_id) if profile else queryset.none()
-
-    def get_object(self):
-        try:
-            return super().get_object()
-        except Http404:
-            # Readable but not changeable here: say why (403) rather than pretend it is not there.
-            if self.action in self.writes:
-                pk = self.kwargs.get(self.lookup_url_kwarg or self.lookup_field)
-                try:
-                    location_id = Appointment.objects.filter(pk=pk).values_list("location_id", flat=True).first()
-                except (TypeError, ValueError):  # not an id at all
-                    location_id = None
-                if location_id is not None:
-                    check_home_location(self.request.user, location_id, ELSEWHERE)
-            raise
 
     def _detail(self, appointment, status_code=status.HTTP_200_OK) -> Response:
         fresh = selectors.appointment_list().get(pk=appointment.pk)

@@ -10,7 +10,6 @@ Customers: `me/training-sessions` (open sessions and their seats, enrol yourself
 `me/enrolments` (yours; cancel) and `me/training-requests` (ask for training on a purchase).
 """
 
-from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 from django_filters import rest_framework as filters
@@ -23,11 +22,10 @@ from rest_framework.routers import SimpleRouter
 from core.api.base import StaffViewSetMixin, StrictSerializer
 from core.api.pagination import CursorPagination, NewestFirstPagination
 from core.api.views import IDEMPOTENCY_KEY, CustomerScopedMixin
-from core.choices import Role
 from core.errors import RuleViolation
 from core.models import Customer
-from core.services.inventory import check_home_location
 from installations import selectors_training as selectors
+from installations.api.access import HomeLocationMixin
 from installations.api.appointments import (
     MAX_ID,
     AppointmentAssociateSerializer,
@@ -245,42 +243,6 @@ def _created(data, url_name: str, pk: int) -> Response:
 # --- staff ------------------------------------------------------------------------------------
 
 
-class HomeLocationMixin:
-    """Every member of staff reads everything; an associate (or agent) writes on sessions of their
-    home location only, managers and admins anywhere (the rule of `check_home_location`).
-    `location_path` is the lookup from the viewset's model to the session's location."""
-
-    writes: tuple[str, ...] = ()
-    location_path = "location_id"
-
-    def restrict(self, queryset):
-        if self.action not in self.writes or getattr(self, "swagger_fake_view", False):
-            return queryset
-        user = self.request.user
-        if user.has_role(Role.MANAGER, Role.ADMIN):
-            return queryset
-        profile = getattr(user, "associate", None)
-        if profile is None:
-            return queryset.none()
-        return queryset.filter(**{self.location_path: profile.home_location_id})
-
-    def get_object(self):
-        try:
-            return super().get_object()
-        except Http404:
-            # Readable but not changeable here: say why (403) rather than pretend it is not there.
-            if self.action in self.writes:
-                pk = self.kwargs.get(self.lookup_url_kwarg or self.lookup_field)
-                model = self.get_queryset().model
-                try:
-                    location_id = model.objects.filter(pk=pk).values_list(self.location_path, flat=True).first()
-                except (TypeError, ValueError):  # not an id at all
-                    location_id = None
-                if location_id is not None:
-                    check_home_location(self.request.user, location_id, ELSEWHERE)
-            raise
-
-
 class TrainingSessionFilter(filters.FilterSet):
     starts_after = filters.IsoDateTimeFilter(field_name="starts_at", lookup_expr="gte")
     starts_before = filters.IsoDateTimeFilter(field_name="starts_at", lookup_expr="lt")
@@ -323,6 +285,7 @@ class TrainingSessionViewSet(
         "attendance": "installations.change_enrolment",
     }
     writes = ("enroll", "attendance")
+    elsewhere = ELSEWHERE
 
     def get_queryset(self):
         if self.action == "list":
@@ -393,6 +356,7 @@ class EnrolmentViewSet(
     action_permissions = {"cancel": "installations.change_enrolment"}
     writes = ("cancel",)
     location_path = "session__location_id"
+    elsewhere = ELSEWHERE
 
     def get_queryset(self):
         return self.restrict(selectors.enrolment_list())

@@ -72,7 +72,7 @@ def test_a_manager_cancels_enrolments_the_first_in_line_moves_up_and_refusals_ar
     assert Notification.objects.get(event="training_promoted").customer_id == waiting.customer_id
     messages = [(m.level_tag, m.message) for m in get_messages(response.wsgi_request)]
     assert ("warning", f"{gone}: A cancelled enrolment is not cancelled.") in messages
-    assert ("success", "Cancelled: 1.") in messages
+    assert ("success", "Cancel the selected enrolments (the first in line moves up): 1 done.") in messages
 
 
 def test_the_session_change_list_shows_seats_taken_and_the_waiting_list(signed_in):
