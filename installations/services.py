@@ -168,8 +168,10 @@ def _check_notice(appointment: Appointment, actor, doing: str) -> None:
         )
 
 
-def appointment_reschedule(*, actor, appointment: Appointment, starts_at) -> Appointment:
-    """Move the appointment to another free slot of the same associate, with notice."""
+def appointment_reschedule(*, actor, appointment: Appointment, starts_at, reason: str = "") -> Appointment:
+    """Move the appointment to another free slot of the same associate, with notice. The reason,
+    when given, goes on the timeline and to the customer."""
+    reason = (reason or "").strip()[:300]
     with transaction.atomic():
         appointment = (
             Appointment.objects.select_for_update(of=("self",))
@@ -196,10 +198,13 @@ def appointment_reschedule(*, actor, appointment: Appointment, starts_at) -> App
         appointment.blocked_from, appointment.blocked_until = starts_at - buffer, starts_at + duration + buffer
         appointment.reminded_at = None  # the new time gets its own reminder
         appointment.save(update_fields=["starts_at", "ends_at", "blocked_from", "blocked_until", "reminded_at"])
+        because = f": {reason}" if reason else ""
         _touchpoint(
-            appointment, actor, f"{appointment.service_type.name} moved from {previous} to {_local(appointment)}"
+            appointment,
+            actor,
+            f"{appointment.service_type.name} moved from {previous} to {_local(appointment)}{because}",
         )
-        _tell(appointment, "appointment_changed", occasion=timezone.now().isoformat(), previous=previous)
+        _tell(appointment, "appointment_changed", occasion=timezone.now().isoformat(), previous=previous, reason=reason)
     return appointment
 
 

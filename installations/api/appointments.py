@@ -189,6 +189,9 @@ class AppointmentBookSerializer(StrictSerializer):
 
 class RescheduleSerializer(StrictSerializer):
     starts_at = StartsAtField(help_text="Another free slot of the same associate, with its UTC offset")
+    reason = serializers.CharField(
+        max_length=300, required=False, allow_blank=True, default="", help_text="Why; told to the customer"
+    )
 
 
 class CompleteSerializer(StrictSerializer):

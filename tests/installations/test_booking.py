@@ -339,3 +339,18 @@ def test_an_in_store_appointment_blocks_no_travel_time(setup):
     )
 
     assert (appointment.blocked_from, appointment.blocked_until) == (appointment.starts_at, appointment.ends_at)
+
+
+@pytest.mark.django_db
+def test_a_move_with_a_reason_tells_the_customer_why_and_keeps_it_on_the_timeline(setup):
+    day = _next_monday() + timedelta(days=7)
+    appointment = _book(setup, _at(day, "09:30"))
+
+    appointment_reschedule(
+        actor=setup["fitter"].user, appointment=appointment, starts_at=_at(day, "13:00"), reason="Van in the garage"
+    )
+
+    message = Notification.objects.filter(event="appointment_changed").get()
+    assert "Why: Van in the garage" in message.body
+    moved = Touchpoint.objects.filter(kind=TouchpointKind.INSTALLATION, summary__contains="moved from").get()
+    assert moved.summary.endswith(": Van in the garage")
