@@ -14,6 +14,7 @@ class ServicePlace(models.TextChoices):
 
 
 class AppointmentStatus(models.TextChoices):
+    REQUESTED = "requested", "Requested, no time yet"
     SCHEDULED = "scheduled", "Scheduled"
     IN_PROGRESS = "in_progress", "In progress"
     COMPLETED = "completed", "Completed"
@@ -23,6 +24,8 @@ class AppointmentStatus(models.TextChoices):
 
 # Appointments that hold their associate's time: no two of one associate may overlap.
 HOLDING_STATUSES = (AppointmentStatus.SCHEDULED, AppointmentStatus.IN_PROGRESS)
+# Appointments that take one of the units bought: asked for, held, or done.
+UNIT_TAKING_STATUSES = (AppointmentStatus.REQUESTED, *HOLDING_STATUSES, AppointmentStatus.COMPLETED)
 
 
 class TrainingPlace(models.TextChoices):

@@ -112,6 +112,21 @@ class RescheduleForm(forms.Form):
         return parse_offset_datetime(self.cleaned_data["starts_at"])
 
 
+class ScheduleForm(forms.Form):
+    """One of the free slots offered for a request: `associate id|start`."""
+
+    slot = forms.CharField(max_length=60, error_messages={"required": "Choose one of the free times."})
+
+    def clean(self):
+        data = super().clean()
+        who, _, when = (data.get("slot") or "").partition("|")
+        associate = AssociateProfile.objects.filter(pk=int(who)).first() if who.isdigit() and len(who) < 19 else None
+        if associate is None:
+            raise forms.ValidationError("Choose one of the free times.")
+        data["associate"], data["starts_at"] = associate, parse_offset_datetime(when)
+        return data
+
+
 class SlotRangeForm(forms.Form):
     """Which days to look for free slots in (the appointment page's reschedule search)."""
 

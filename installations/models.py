@@ -115,13 +115,16 @@ class Appointment(models.Model):
     """A service for a purchased product, by one associate, at the customer's address or a store.
 
     `starts_at`–`ends_at` is the job; `blocked_from`–`blocked_until` adds the travel buffers and is
-    what must not overlap another holding appointment of the same associate."""
+    what must not overlap another holding appointment of the same associate. A requested
+    appointment has neither associate nor times yet: the customer asked, the store schedules it."""
 
     number = models.CharField(max_length=12, unique=True, default=appointment_number, editable=False)
     order_line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="+")
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+", db_index=False)
     service_type = models.ForeignKey(ServiceType, on_delete=models.PROTECT, related_name="appointments")
-    associate = models.ForeignKey(AssociateProfile, on_delete=models.PROTECT, related_name="appointments")
+    associate = models.ForeignKey(
+        AssociateProfile, on_delete=models.PROTECT, null=True, blank=True, related_name="appointments"
+    )
     location = models.ForeignKey(
         Location,
         on_delete=models.PROTECT,
@@ -134,10 +137,13 @@ class Appointment(models.Model):
     city = models.CharField(max_length=100, blank=True)
     postcode = models.CharField(max_length=20, blank=True)
     country = models.CharField(max_length=2, blank=True)
-    starts_at = models.DateTimeField()
-    ends_at = models.DateTimeField()
-    blocked_from = models.DateTimeField()
-    blocked_until = models.DateTimeField()
+    starts_at = models.DateTimeField(null=True, blank=True)
+    ends_at = models.DateTimeField(null=True, blank=True)
+    blocked_from = models.DateTimeField(null=True, blank=True)
+    blocked_until = models.DateTimeField(null=True, blank=True)
+    preferred = models.CharField(
+        max_length=300, blank=True, help_text="When suits the customer, in their words (a request)"
+    )
     status = FSMField(choices=AppointmentStatus.choices, default=AppointmentStatus.SCHEDULED, protected=True)
     checklist = models.JSONField(default=list, blank=True, help_text="At completion: [{item, done}]")
     notes = models.TextField(blank=True)
@@ -166,6 +172,12 @@ class Appointment(models.Model):
                 name="appointment_to_remind",
                 condition=Q(status=AppointmentStatus.SCHEDULED, reminded_at__isnull=True),
             ),
+            # the store's queue of requests to schedule, oldest first
+            models.Index(
+                fields=["location", "created_at", "id"],
+                name="appointment_requests",
+                condition=Q(status=AppointmentStatus.REQUESTED),
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="appointment_span"),
@@ -173,10 +185,28 @@ class Appointment(models.Model):
                 condition=Q(blocked_from__lte=F("starts_at")) & Q(blocked_until__gte=F("ends_at")),
                 name="appointment_blocked_covers_job",
             ),
+            # requested, or cancelled before it got a time: no slot; otherwise a whole one
+            models.CheckConstraint(
+                condition=Q(status__in=[AppointmentStatus.REQUESTED, AppointmentStatus.CANCELLED])
+                | Q(
+                    associate__isnull=False,
+                    starts_at__isnull=False,
+                    ends_at__isnull=False,
+                    blocked_from__isnull=False,
+                    blocked_until__isnull=False,
+                ),
+                name="appointment_has_slot_once_scheduled",
+            ),
         ]
 
     def __str__(self):
         return self.number
+
+    @transition(field=status, source=AppointmentStatus.REQUESTED, target=AppointmentStatus.SCHEDULED)
+    def schedule(self, *, associate, slot: dict):
+        self.associate = associate
+        for name, value in slot.items():
+            setattr(self, name, value)
 
     @transition(field=status, source=AppointmentStatus.SCHEDULED, target=AppointmentStatus.IN_PROGRESS)
     def start(self):
@@ -186,7 +216,11 @@ class Appointment(models.Model):
     def complete(self, *, at, checklist, notes, signed_off_by):
         self.completed_at, self.checklist, self.notes, self.signed_off_by = at, checklist, notes, signed_off_by
 
-    @transition(field=status, source=AppointmentStatus.SCHEDULED, target=AppointmentStatus.CANCELLED)
+    @transition(
+        field=status,
+        source=[AppointmentStatus.REQUESTED, AppointmentStatus.SCHEDULED],
+        target=AppointmentStatus.CANCELLED,
+    )
     def cancel(self):
         pass
 

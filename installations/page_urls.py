@@ -1,6 +1,6 @@
 from django.urls import path
 
-from installations import views
+from installations import views, views_alterations
 
 app_name = "installations-pages"
 
@@ -13,4 +13,48 @@ urlpatterns = [
     path("installations/appointments/<str:number>/complete/", views.appointment_complete_view, name="complete"),
     path("installations/appointments/<str:number>/cancel/", views.appointment_cancel_view, name="cancel"),
     path("installations/appointments/<str:number>/reschedule/", views.appointment_reschedule_view, name="reschedule"),
+    path("installations/appointments/<str:number>/schedule/", views.appointment_schedule_view, name="schedule"),
+    path("installations/alterations/", views_alterations.alteration_queue, name="alterations"),
+    path("installations/alterations/new/", views_alterations.alteration_new, name="alteration-new"),
+    path("installations/alterations/<str:number>/", views_alterations.alteration_page, name="alteration"),
+    path(
+        "installations/alterations/<str:number>/measure/",
+        views_alterations.alteration_measure_view,
+        name="alteration-measure",
+    ),
+    path(
+        "installations/alterations/<str:number>/assign/",
+        views_alterations.alteration_assign_view,
+        name="alteration-assign",
+    ),
+    path(
+        "installations/alterations/<str:number>/start/",
+        views_alterations.alteration_start_view,
+        name="alteration-start",
+    ),
+    path(
+        "installations/alterations/<str:number>/submit/",
+        views_alterations.alteration_submit_view,
+        name="alteration-submit",
+    ),
+    path(
+        "installations/alterations/<str:number>/quality-check/",
+        views_alterations.alteration_quality_check_view,
+        name="alteration-quality-check",
+    ),
+    path(
+        "installations/alterations/<str:number>/collect/",
+        views_alterations.alteration_collect_view,
+        name="alteration-collect",
+    ),
+    path(
+        "installations/alterations/<str:number>/renew-pickup/",
+        views_alterations.alteration_pickup_renew_view,
+        name="alteration-renew-pickup",
+    ),
+    path(
+        "installations/alterations/<str:number>/cancel/",
+        views_alterations.alteration_cancel_view,
+        name="alteration-cancel",
+    ),
 ]

@@ -15,6 +15,7 @@ order) too, so a booking racing them either sees the change or is seen by the cl
 A no-show (the customer was not there) frees the unit for a new booking, like a cancellation.
 """
 
+from contextlib import contextmanager
 from datetime import UTC, timedelta
 
 from django.conf import settings
@@ -22,7 +23,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from core.choices import Channel, TouchpointKind
+from core.choices import Channel, LocationKind, TouchpointKind
 from core.errors import Conflict, RuleViolation
 from core.models import AssociateProfile
 from core.services.notifications import notify
@@ -31,19 +32,16 @@ from core.sweeps import in_batches, next_batch
 from core.timezones import zone_or_utc
 from core.workflow import transition_apply
 from installations.catalogue import covers
-from installations.choices import HOLDING_STATUSES, AppointmentStatus, ServicePlace
+from installations.choices import UNIT_TAKING_STATUSES, AppointmentStatus, ServicePlace
 from installations.models import Absence, Appointment, ServiceType, WorkingHours
 from installations.selectors import buffers, free_slots, qualified_associates
 
 OFFERED = 5  # next free slots offered with a refusal
 
 
-def appointment_book(
-    *, actor, order_line, service_type: ServiceType, associate, starts_at, address=None
-) -> Appointment:
-    """Book `associate` for `service_type` on `order_line`'s product at `starts_at`, one of the
-    free slots. A home visit needs the customer's `address` (copied). Refused with the next free
-    slots when the slot is not (or no longer) free."""
+def _check_offer(service_type: ServiceType, order_line, address) -> None:
+    """What booking and requesting both check: the service is offered for this product, and a
+    home visit knows where."""
     if not service_type.is_active:
         raise RuleViolation(f"{service_type.name} is not offered any more.", code="service_inactive")
     if not covers(service_type, order_line.product):
@@ -52,50 +50,133 @@ def appointment_book(
         )
     if service_type.place == ServicePlace.HOME and address is None:
         raise RuleViolation("A home visit needs the address.", code="address_required")
-    if timezone.is_naive(starts_at):
-        raise RuleViolation("Give the time with its UTC offset.", code="naive_time")
-    location = associate.home_location
+
+
+def _check_associate(service_type: ServiceType, location, associate) -> None:
+    if associate.home_location_id != location.pk:
+        raise RuleViolation(f"This associate works at another store than {location.name}.", code="associate_elsewhere")
     if not qualified_associates(service_type, location).filter(pk=associate.pk).exists():
         raise RuleViolation(
             "This associate does not have every skill the service needs.", code="associate_not_qualified"
         )
+
+
+def _slot(service_type: ServiceType, starts_at) -> dict:
+    """The job's times and the blocked span with its travel buffers, in UTC."""
+    if timezone.is_naive(starts_at):
+        raise RuleViolation("Give the time with its UTC offset.", code="naive_time")
     duration, buffer = buffers(service_type)
     starts_at = starts_at.astimezone(UTC)
+    return {
+        "starts_at": starts_at,
+        "ends_at": starts_at + duration,
+        "blocked_from": starts_at - buffer,
+        "blocked_until": starts_at + duration + buffer,
+    }
+
+
+@contextmanager
+def _refused_when_taken(service_type, location, starts_at):
+    """PostgreSQL's exclusion constraint caught a concurrent booking of the same time: a 409
+    offering the next free slots, like the service's own check."""
     try:
-        with transaction.atomic():
-            _lock_associate(associate)
-            _check_units_left(order_line, service_type)
-            if not _is_free(service_type, location, associate, starts_at):
-                raise _taken(service_type, location, starts_at)
-            appointment = Appointment.objects.create(
-                order_line=order_line,
-                customer_id=order_line.order.customer_id,
-                service_type=service_type,
-                associate=associate,
-                location=location,
-                starts_at=starts_at,
-                ends_at=starts_at + duration,
-                blocked_from=starts_at - buffer,
-                blocked_until=starts_at + duration + buffer,
-                booked_by=actor,
-                **_address_fields(address),
-            )
-            _touchpoint(
-                appointment, actor, f"{service_type.name} booked for {_local(appointment)} ({appointment.number})"
-            )
-            _tell(appointment, "appointment_booked")
-    except IntegrityError as exc:  # PostgreSQL: a concurrent booking took the time first
+        yield
+    except IntegrityError as exc:
         if "appointment_no_double_booking" not in str(exc):
             raise
         raise _taken(service_type, location, starts_at) from exc
+
+
+def appointment_book(
+    *, actor, order_line, service_type: ServiceType, associate, starts_at, address=None
+) -> Appointment:
+    """Book `associate` for `service_type` on `order_line`'s product at `starts_at`, one of the
+    free slots. A home visit needs the customer's `address` (copied). Refused with the next free
+    slots when the slot is not (or no longer) free."""
+    _check_offer(service_type, order_line, address)
+    slot = _slot(service_type, starts_at)
+    location = associate.home_location
+    _check_associate(service_type, location, associate)
+    with _refused_when_taken(service_type, location, slot["starts_at"]), transaction.atomic():
+        _lock_associate(associate)
+        _check_units_left(order_line, service_type)
+        if not _is_free(service_type, location, associate, slot["starts_at"]):
+            raise _taken(service_type, location, slot["starts_at"])
+        appointment = Appointment.objects.create(
+            order_line=order_line,
+            customer_id=order_line.order.customer_id,
+            service_type=service_type,
+            associate=associate,
+            location=location,
+            booked_by=actor,
+            **slot,
+            **_address_fields(address),
+        )
+        _touchpoint(appointment, actor, f"{service_type.name} booked for {_local(appointment)} ({appointment.number})")
+        _tell(appointment, "appointment_booked")
+    return appointment
+
+
+def appointment_request(
+    *, actor, order_line, service_type: ServiceType, location, address=None, preferred: str = ""
+) -> Appointment:
+    """Ask for the service without taking a slot (the customer says when suits them); it waits in
+    the store's queue of requests until an associate schedules it. Takes one unit bought."""
+    _check_offer(service_type, order_line, address)
+    if location.kind != LocationKind.STORE or not location.is_active:
+        raise RuleViolation(f"{location.name} is not a store that sends people out.", code="not_a_store")
+    with transaction.atomic():
+        _check_units_left(order_line, service_type)
+        appointment = Appointment.objects.create(
+            order_line=order_line,
+            customer_id=order_line.order.customer_id,
+            service_type=service_type,
+            location=location,
+            status=AppointmentStatus.REQUESTED,
+            preferred=(preferred or "").strip()[:300],
+            booked_by=actor,
+            **_address_fields(address),
+        )
+        _touchpoint(appointment, actor, f"{service_type.name} asked for ({appointment.number})")
+        _tell(appointment, "appointment_requested", preferred=appointment.preferred)
+    return appointment
+
+
+def appointment_schedule(*, actor, appointment: Appointment, associate, starts_at) -> Appointment:
+    """Give a requested appointment its associate (of the store, with the skills) and one of their
+    free slots; the customer is told the time as for a booking."""
+    with transaction.atomic():
+        current = (
+            Appointment.objects.select_for_update(of=("self",))
+            .select_related("service_type", "location")
+            .get(pk=appointment.pk)
+        )
+        service_type, location = current.service_type, current.location
+        slot = _slot(service_type, starts_at)
+        _check_associate(service_type, location, associate)
+        with _refused_when_taken(service_type, location, slot["starts_at"]), transaction.atomic():
+            _lock_associate(associate)
+            if not _is_free(service_type, location, associate, slot["starts_at"]):
+                raise _taken(service_type, location, slot["starts_at"])
+            appointment = transition_apply(
+                current,
+                "schedule",
+                actor=actor,
+                extra_fields=["associate", *slot],
+                associate=associate,
+                slot=slot,
+            )
+        appointment.service_type, appointment.location = service_type, location
+        _touchpoint(appointment, actor, f"{service_type.name} booked for {_local(appointment)} ({appointment.number})")
+        _tell(appointment, "appointment_booked")
     return appointment
 
 
 def _check_units_left(order_line, service_type) -> None:
-    """One appointment per unit bought, holding or done (three ovens: three fittings at most); a
-    cancelled or missed (no-show) one leaves its unit to book again."""
+    """One appointment per unit bought, asked for, holding or done (three ovens: three fittings at
+    most); a cancelled or missed (no-show) one leaves its unit to book again."""
     booked = Appointment.objects.filter(
-        order_line=order_line, service_type=service_type, status__in=[*HOLDING_STATUSES, AppointmentStatus.COMPLETED]
+        order_line=order_line, service_type=service_type, status__in=UNIT_TAKING_STATUSES
     ).count()
     if booked >= order_line.active_quantity:
         raise RuleViolation(
@@ -158,6 +239,8 @@ def _address_fields(address) -> dict:
 def _check_notice(appointment: Appointment, actor, doing: str) -> None:
     """Customers move or cancel with notice; staff may at any time (a fitter falls ill)."""
     if actor is not None and getattr(actor, "customer", None) is None:
+        return
+    if appointment.starts_at is None:  # a request: nobody is on their way yet
         return
     notice = settings.APPOINTMENT_CHANGE_NOTICE
     if appointment.starts_at - timezone.now() < notice:
@@ -333,6 +416,8 @@ def working_hours_remove(*, actor, working_hours: WorkingHours) -> None:
 
 
 def _local(appointment: Appointment) -> str:
+    if appointment.starts_at is None:
+        return "a time still to be agreed"
     zone = zone_or_utc(appointment.location.time_zone)
     return f"{timezone.localtime(appointment.starts_at, zone):%A %d %B %Y, %H:%M} ({zone.key})"
 
@@ -352,13 +437,17 @@ def _touchpoint(appointment: Appointment, actor, summary: str) -> None:
     )
 
 
+def _occasion(appointment: Appointment) -> str:
+    return appointment.starts_at.isoformat() if appointment.starts_at else "request"
+
+
 def _tell(appointment: Appointment, event: str, occasion: str = "", **context) -> None:
     """`occasion` tells two messages of one event apart (each move is told, even back to a time
     told before); by default the appointment's time."""
     notify(
         customer=appointment.order_line.order.customer,
         event=event,
-        dedupe_key=f"{event}:{appointment.number}:{occasion or appointment.starts_at.isoformat()}",
+        dedupe_key=f"{event}:{appointment.number}:{occasion or _occasion(appointment)}",
         order_number=appointment.order_line.order.number,
         context={
             "appointment_number": appointment.number,

@@ -16,7 +16,6 @@ from django.views.decorators.http import require_POST
 from core.errors import Conflict, DomainError
 from core.models import AssociateProfile, Location
 from core.services.inventory import check_home_location
-from core.timezones import zone_or_utc
 from core.views import staff_required
 from installations import selectors_calendar as calendar_selectors
 from installations.api.appointments import BOOK_ELSEWHERE, ELSEWHERE
@@ -28,41 +27,21 @@ from installations.forms import (
     CancelForm,
     CompleteForm,
     RescheduleForm,
+    ScheduleForm,
     SlotRangeForm,
     form_errors,
 )
 from installations.models import Appointment
+from installations.page_access import acts_at, home_location, location_zone, require
 from installations.selectors import Slot, free_slots
 from installations.services import (
     appointment_book,
     appointment_cancel,
     appointment_complete,
     appointment_reschedule,
+    appointment_schedule,
     appointment_start,
 )
-
-
-def _require(user, permission: str) -> None:
-    if not user.has_perm(permission):
-        raise PermissionDenied("Your role does not allow this.")
-
-
-def _home_location(user):
-    profile = getattr(user, "associate", None)
-    return profile.home_location if profile else None
-
-
-def _acts_at(user, location_id) -> bool:
-    """The rule of `check_home_location`, as a yes or no for what a page offers."""
-    try:
-        check_home_location(user, location_id, "")
-    except PermissionDenied:
-        return False
-    return True
-
-
-def _zone(location):
-    return zone_or_utc(location.time_zone)
 
 
 def _local_time(moment, zone) -> str:
@@ -76,20 +55,20 @@ def _local_time(moment, zone) -> str:
 @staff_required
 def week_calendar(request):
     """`?location=` (default: your home location) or `?associate=`, and `?week=` (any day of it)."""
-    _require(request.user, "installations.view_appointment")
+    require(request.user, "installations.view_appointment")
     form = CalendarForm(request.GET)
     if not form.is_valid():
         messages.error(request, f"Showing the default calendar instead. {form_errors(form)}")
     data = form.cleaned_data
     associate, location = data.get("associate"), data.get("location")
     if associate is None and location is None:
-        location = _home_location(request.user)
+        location = home_location(request.user)
     place = associate.home_location if associate is not None else location
     context = {"associate": associate, "location": location, "locations": Location.objects.order_by("name")}
     if place is None:
         messages.info(request, "Choose a location to see its calendar.")
         return render(request, "installations/calendar.html", context)
-    zone = _zone(place)
+    zone = location_zone(place)
     today = timezone.localdate(timezone=zone)
     monday = calendar_selectors.week_start(data.get("week") or today)
     days = calendar_selectors.week_calendar(week=monday, zone=zone, location=location, associate=associate)
@@ -105,7 +84,7 @@ def week_calendar(request):
         "associates": AssociateProfile.objects.filter(home_location=place, user__is_active=True)
         .select_related("user")
         .order_by("user__first_name", "pk"),
-        "may_book": request.user.has_perm("installations.add_appointment") and _acts_at(request.user, place.pk),
+        "may_book": request.user.has_perm("installations.add_appointment") and acts_at(request.user, place.pk),
         "shows_training": request.user.has_perm("installations.view_trainingsession"),
         "shows_alterations": request.user.has_perm("installations.view_alteration"),
     }
@@ -117,12 +96,12 @@ def week_calendar(request):
 
 @staff_required
 def jobs_today(request):
-    _require(request.user, "installations.view_appointment")
+    require(request.user, "installations.view_appointment")
     profile = getattr(request.user, "associate", None)
     if profile is None:
         messages.info(request, "You have no associate profile, so no jobs of your own.")
         return render(request, "installations/today.html", {"jobs": None})
-    zone = _zone(profile.home_location)
+    zone = location_zone(profile.home_location)
     jobs = calendar_selectors.jobs_today(profile, zone)
     may_change = request.user.has_perm("installations.change_appointment")
     rows = [
@@ -141,8 +120,10 @@ def jobs_today(request):
 
 def _action_forms(user, appointment) -> dict | None:
     """The forms of the actions the appointment's state allows, or None where the user may not act."""
-    if not _acts_at(user, appointment.location_id):
+    if not acts_at(user, appointment.location_id):
         return None
+    if appointment.status == AppointmentStatus.REQUESTED:
+        return {"cancel": CancelForm(prefix=f"cancel-{appointment.pk}")}
     if appointment.status == AppointmentStatus.SCHEDULED:
         return {"start": True, "cancel": CancelForm(prefix=f"cancel-{appointment.pk}")}
     if appointment.status == AppointmentStatus.IN_PROGRESS:
@@ -152,9 +133,9 @@ def _action_forms(user, appointment) -> dict | None:
 
 @staff_required
 def appointment_page(request, number):
-    _require(request.user, "installations.view_appointment")
+    require(request.user, "installations.view_appointment")
     appointment = get_object_or_404(calendar_selectors.appointment_detail(), number=number)
-    zone = _zone(appointment.location)
+    zone = location_zone(appointment.location)
     actions = (
         _action_forms(request.user, appointment) if request.user.has_perm("installations.change_appointment") else None
     )
@@ -167,11 +148,14 @@ def appointment_page(request, number):
     }
     if actions and appointment.status == AppointmentStatus.SCHEDULED:
         context |= _reschedule_choices(request, appointment, zone)
+    if actions is not None and appointment.status == AppointmentStatus.REQUESTED:
+        context |= _reschedule_choices(request, appointment, zone, anyone=True)
     return render(request, "installations/appointment.html", context)
 
 
-def _reschedule_choices(request, appointment, zone) -> dict:
-    """The free slots of the same associate in the days asked for (two weeks from today by default)."""
+def _reschedule_choices(request, appointment, zone, anyone: bool = False) -> dict:
+    """The free slots of the same associate in the days asked for (two weeks from today by default);
+    `anyone`: of every associate of the store who can do it (scheduling a request)."""
     range_form = SlotRangeForm(request.GET)
     since, until = range_form.days(timezone.localdate(timezone=zone))
     try:
@@ -180,7 +164,7 @@ def _reschedule_choices(request, appointment, zone) -> dict:
             location=appointment.location,
             date_from=since,
             date_to=until,
-            associate_ids=[appointment.associate_id],
+            associate_ids=None if anyone else [appointment.associate_id],
             ignoring=appointment.pk,
         )
     except DomainError as exc:
@@ -191,14 +175,15 @@ def _reschedule_choices(request, appointment, zone) -> dict:
         "range_form": SlotRangeForm(initial={"since": since, "until": until}),
         "reschedule_days": calendar_selectors.slots_by_day(slots, zone),
         "reschedule_form": RescheduleForm(),
+        "scheduling": anyone,
     }
 
 
 def _changeable(request, number):
     """The appointment to change, or None after saying why it may not be changed here."""
-    _require(request.user, "installations.change_appointment")
+    require(request.user, "installations.change_appointment")
     appointment = get_object_or_404(Appointment.objects.select_related("location", "service_type"), number=number)
-    if not _acts_at(request.user, appointment.location_id):
+    if not acts_at(request.user, appointment.location_id):
         messages.error(request, ELSEWHERE)
         return appointment, False
     return appointment, True
@@ -292,7 +277,30 @@ def appointment_reschedule_view(request, number):
         request,
         appointment,
         lambda: appointment_reschedule(actor=request.user, appointment=appointment, starts_at=starts_at),
-        f"{appointment.number} moved to {_local_time(starts_at, _zone(appointment.location))}; "
+        f"{appointment.number} moved to {_local_time(starts_at, location_zone(appointment.location))}; "
+        "the customer has been told.",
+    )
+
+
+@staff_required
+@require_POST
+def appointment_schedule_view(request, number):
+    """Give a request one of the free slots offered on its page (`associate_id|starts_at`)."""
+    appointment, allowed = _changeable(request, number)
+    if not allowed:
+        return _back(request, appointment)
+    form = ScheduleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, f"Nothing was changed. {form_errors(form)}")
+        return _back(request, appointment)
+    associate, starts_at = form.cleaned_data["associate"], form.cleaned_data["starts_at"]
+    return _done(
+        request,
+        appointment,
+        lambda: appointment_schedule(
+            actor=request.user, appointment=appointment, associate=associate, starts_at=starts_at
+        ),
+        f"{appointment.number} booked for {_local_time(starts_at, location_zone(appointment.location))}; "
         "the customer has been told.",
     )
 
@@ -303,7 +311,7 @@ def appointment_reschedule_view(request, number):
 @staff_required
 def book(request):
     """Find the order, pick the line and service and the days, then one of the free slots."""
-    _require(request.user, "installations.add_appointment")
+    require(request.user, "installations.add_appointment")
     if request.method == "POST":
         return _book_submit(request)
     return _book_page(request, request.GET)
@@ -316,15 +324,15 @@ def _book_page(request, params, *, offered=None, status=200):
     if not search.is_valid():
         messages.error(request, form_errors(search))
     data = search.cleaned_data
-    location = data.get("location") or _home_location(request.user)
+    location = data.get("location") or home_location(request.user)
     context = {"search": search, "location": location, "locations": Location.objects.order_by("name")}
     if location is None:
         messages.info(request, "Choose the location to book at.")
         return render(request, "installations/book.html", context, status=status)
-    if not _acts_at(request.user, location.pk):
+    if not acts_at(request.user, location.pk):
         messages.error(request, BOOK_ELSEWHERE)
         return render(request, "installations/book.html", context, status=status)
-    zone = _zone(location)
+    zone = location_zone(location)
     since, until = search.days(timezone.localdate(timezone=zone))
     context |= {"tz": zone, "date_from": since, "date_to": until, "may_book": True}
     number = data.get("order")
@@ -373,7 +381,7 @@ def _book_submit(request):
         messages.error(request, f"Nothing was booked. {form_errors(form)}")
         return _book_page(request, request.POST)
     data = form.cleaned_data
-    location = data.get("location") or _home_location(request.user)
+    location = data.get("location") or home_location(request.user)
     order = calendar_selectors.order_for_booking(data["order"]) if data.get("order") else None
     chosen = _chosen_offer(form, calendar_selectors.booking_offers(order)) if order is not None else None
     if location is None or chosen is None:
@@ -411,7 +419,7 @@ def _book_submit(request):
         return _book_page(request, request.POST, status=getattr(exc, "status", 403))
     messages.success(
         request,
-        f"{chosen.service_type.name} booked for {_local_time(appointment.starts_at, _zone(location))}: "
+        f"{chosen.service_type.name} booked for {_local_time(appointment.starts_at, location_zone(location))}: "
         f"{appointment.number}; the customer has been told.",
     )
     return redirect("installations-pages:appointment", number=appointment.number)

@@ -26,7 +26,9 @@ from installations.services import (
     appointment_cancel,
     appointment_complete,
     appointment_no_show,
+    appointment_request,
     appointment_reschedule,
+    appointment_schedule,
     appointment_start,
 )
 from orders.api.fulfillment import IsStaffOrCustomer
@@ -103,14 +105,15 @@ class MyAppointmentSerializer(serializers.Serializer):
     number = serializers.CharField()
     status = serializers.ChoiceField(choices=AppointmentStatus.choices)
     service_type = AppointmentServiceTypeSerializer()
-    associate = AppointmentAssociateSerializer()
+    associate = AppointmentAssociateSerializer(allow_null=True, help_text="Null while requested")
     order_line = serializers.IntegerField(source="order_line_id")
     order_number = serializers.CharField(source="order_line.order.number")
     product = AppointmentProductSerializer(source="order_line.product")
     location = AppointmentLocationSerializer(help_text="The store, or where the associate sets out from")
     address = serializers.SerializerMethodField(help_text="Where the work is done; null in store")
-    starts_at = serializers.DateTimeField()
-    ends_at = serializers.DateTimeField()
+    starts_at = serializers.DateTimeField(allow_null=True, help_text="Null while requested")
+    ends_at = serializers.DateTimeField(allow_null=True)
+    preferred = serializers.CharField(help_text="When suits the customer, said with a request")
     completed_at = serializers.DateTimeField(allow_null=True)
     allowed_transitions = serializers.SerializerMethodField(help_text="The actions you may take now")
 
@@ -119,6 +122,8 @@ class MyAppointmentSerializer(serializers.Serializer):
         return _address(obj)
 
     def get_allowed_transitions(self, obj) -> list[str]:
+        if obj.status == AppointmentStatus.REQUESTED:
+            return ["cancel"]
         return ["reschedule", "cancel"] if obj.status == AppointmentStatus.SCHEDULED else []
 
 
@@ -135,7 +140,9 @@ class AppointmentSerializer(MyAppointmentSerializer):
 
     def get_allowed_transitions(self, obj) -> list[str]:
         allowed = allowed_transitions(obj)
-        if obj.starts_at > timezone.now():  # a no-show is recorded once the start time has passed
+        if (
+            obj.starts_at is None or obj.starts_at > timezone.now()
+        ):  # a no-show is recorded once the start time has passed
             allowed = [name for name in allowed if name != "mark_no_show"]
         return ["reschedule", *allowed] if obj.status == AppointmentStatus.SCHEDULED else allowed
 
@@ -187,6 +194,30 @@ class AppointmentBookSerializer(StrictSerializer):
     )
 
 
+class AppointmentRequestSerializer(StrictSerializer):
+    order_line = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text="The purchased product's line")
+    service_type = _id(ServiceType.objects.all())
+    location = _id(Location.objects.all(), help_text="The store that sends someone (or where the work is done)")
+    address = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_ID,
+        required=False,
+        allow_null=True,
+        help_text="One of the customer's addresses; required for a home visit",
+    )
+    preferred = serializers.CharField(
+        max_length=300, required=False, allow_blank=True, default="", help_text="When suits the customer"
+    )
+
+
+class ScheduleSerializer(StrictSerializer):
+    associate = _id(
+        AssociateProfile.objects.select_related("home_location", "user"),
+        help_text="An associate of the appointment's store that `availability` offered",
+    )
+    starts_at = StartsAtField(help_text="A free slot's start, with its UTC offset")
+
+
 class RescheduleSerializer(StrictSerializer):
     starts_at = StartsAtField(help_text="Another free slot of the same associate, with its UTC offset")
     reason = serializers.CharField(
@@ -234,8 +265,8 @@ def _input(serializer_class, data):
     return serializer.validated_data
 
 
-def _book(request, data, order_lines):
-    """Book from validated input; the order line and the address must be the caller's to use."""
+def _line_and_address(data, order_lines):
+    """The order line and the address of validated input, which must be the caller's to use."""
     line = order_lines.select_related("order", "product").filter(pk=data["order_line"]).first()
     if line is None:
         raise serializers.ValidationError({"order_line": ["No such order line."]})
@@ -244,6 +275,24 @@ def _book(request, data, order_lines):
         address = CustomerAddress.objects.filter(pk=data["address"], customer_id=line.order.customer_id).first()
         if address is None:
             raise serializers.ValidationError({"address": ["Not an address of the order's customer."]})
+    return line, address
+
+
+def _request(request, data, order_lines):
+    line, address = _line_and_address(data, order_lines)
+    return appointment_request(
+        actor=request.user,
+        order_line=line,
+        service_type=data["service_type"],
+        location=data["location"],
+        address=address,
+        preferred=data["preferred"],
+    )
+
+
+def _book(request, data, order_lines):
+    """Book from validated input; the order line and the address must be the caller's to use."""
+    line, address = _line_and_address(data, order_lines)
     return appointment_book(
         actor=request.user,
         order_line=line,
@@ -271,7 +320,11 @@ class AppointmentPagination(CursorPagination):
 
 
 class MyAppointmentPagination(CursorPagination):
-    ordering = ("-starts_at", "-id")
+    ordering = ("-created_at", "-id")
+
+
+class RequestPagination(CursorPagination):
+    ordering = ("created_at", "id")
 
 
 CONFLICTS = {
@@ -288,7 +341,8 @@ class AppointmentViewSet(
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet,
 ):
-    """Appointments, soonest first; `?location=…&starts_after=…` is a store's day plan."""
+    """Appointments, soonest first; `?location=…&starts_after=…` is a store's day plan. Requests
+    (no time yet) are listed by `requests/`, oldest first, and given a time by `schedule/`."""
 
     queryset = Appointment.objects.all()
     serializer_class = AppointmentSerializer
@@ -297,13 +351,14 @@ class AppointmentViewSet(
     search_fields = ["=number", "=customer__number", "=order_line__order__number"]
     ordering_fields = []
     action_permissions = {
+        "schedule": "installations.change_appointment",
         "reschedule": "installations.change_appointment",
         "start": "installations.change_appointment",
         "complete": "installations.change_appointment",
         "cancel": "installations.change_appointment",
         "mark_no_show": "installations.change_appointment",
     }
-    writes = ("reschedule", "start", "complete", "cancel", "mark_no_show")
+    writes = ("schedule", "reschedule", "start", "complete", "cancel", "mark_no_show")
     elsewhere = ELSEWHERE
 
     def get_permissions(self):
@@ -312,7 +367,12 @@ class AppointmentViewSet(
         return super().get_permissions()
 
     def get_queryset(self):
-        return self.restrict(selectors.appointment_list())
+        appointments = selectors.appointment_list()
+        if self.action == "list":  # in time order: requests have no time yet (see `requests`)
+            appointments = appointments.exclude(status=AppointmentStatus.REQUESTED)
+        elif self.action == "requests":
+            appointments = appointments.filter(status=AppointmentStatus.REQUESTED)
+        return self.restrict(appointments)
 
     def _detail(self, appointment, status_code=status.HTTP_200_OK) -> Response:
         fresh = selectors.appointment_list().get(pk=appointment.pk)
@@ -331,6 +391,34 @@ class AppointmentViewSet(
         response = self._detail(appointment, status.HTTP_201_CREATED)
         response["Location"] = f"{request.path}{appointment.pk}/"
         return response
+
+    @extend_schema(
+        request=AppointmentRequestSerializer,
+        responses={201: AppointmentSerializer, 422: OpenApiResponse(description="Refused by a rule.")},
+    )
+    @action(detail=False, methods=["post"], url_path="request")
+    def request_appointment(self, request):
+        """Ask for the service for a customer without taking a slot (they said when suits them);
+        it waits in `requests/` for an associate of the store to schedule it."""
+        appointment = _request(request, _input(AppointmentRequestSerializer, request.data), OrderLine.objects.all())
+        response = self._detail(appointment, status.HTTP_201_CREATED)
+        response["Location"] = f"{request.path.removesuffix('request/')}{appointment.pk}/"
+        return response
+
+    @extend_schema(responses=AppointmentSerializer(many=True))
+    @action(detail=False, methods=["get"], pagination_class=RequestPagination)
+    def requests(self, request):
+        """Requests waiting for a time, oldest first (`?location=` for one store's queue)."""
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(AppointmentSerializer(page, many=True).data)
+
+    @extend_schema(request=ScheduleSerializer, responses={200: AppointmentSerializer, **CONFLICTS})
+    @action(detail=True, methods=["post"])
+    def schedule(self, request, pk=None):
+        """Give a request its associate and one of their free slots (a slot taken meanwhile is a 409
+        offering the next free ones); the customer is told the time."""
+        data = _input(ScheduleSerializer, request.data)
+        return self._detail(appointment_schedule(actor=request.user, appointment=self.get_object(), **data))
 
     @extend_schema(parameters=[AvailabilityQuerySerializer], responses=SlotSerializer(many=True))
     @action(detail=False, methods=["get"])
@@ -420,6 +508,20 @@ class MyAppointmentViewSet(
         appointment = _book(request, data, OrderLine.objects.filter(order__customer=self.customer))
         response = self._detail(appointment, status.HTTP_201_CREATED)
         response["Location"] = f"{request.path}{appointment.pk}/"
+        return response
+
+    @extend_schema(
+        request=AppointmentRequestSerializer,
+        responses={201: MyAppointmentSerializer, 422: OpenApiResponse(description="Refused by a rule.")},
+    )
+    @action(detail=False, methods=["post"], url_path="request")
+    def request_appointment(self, request):
+        """Ask for the service on one of your purchases without picking a time; say when suits you
+        and the store schedules it (you are told the time)."""
+        data = _input(AppointmentRequestSerializer, request.data)
+        appointment = _request(request, data, OrderLine.objects.filter(order__customer=self.customer))
+        response = self._detail(appointment, status.HTTP_201_CREATED)
+        response["Location"] = f"{request.path.removesuffix('request/')}{appointment.pk}/"
         return response
 
     @extend_schema(request=RescheduleSerializer, responses={200: MyAppointmentSerializer, **CONFLICTS})
