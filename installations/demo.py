@@ -77,7 +77,7 @@ from installations.models import (
 )
 from installations.selectors import STEP, buffers
 from orders import demo_fulfilment as fulfilment
-from orders.choices import ChargeKind, ChargeStatus, FulfilmentMethod, PickupStatus
+from orders.choices import ChargeKind, ChargeStatus, FulfilmentMethod, OrderSource, PickupStatus
 from orders.demo import VAT_RATE, eur
 from orders.models import Charge, DeliveryLine, Order, OrderLine, Pickup, PickupLine, ShipmentLine
 from orders.services.orders import derived_status, purchase_summary
@@ -1504,6 +1504,7 @@ def _alteration_request(
         total=fee,
         placed_at=at,
         fulfilment=FulfilmentMethod.PICKUP,
+        source=OrderSource.SERVICE,
     )
     line = OrderLine(order=order, product=kind.service_product, quantity=1, unit_price=fee)
     scene.orders.append(order)
@@ -1581,7 +1582,9 @@ def _alteration_ready(scene: Scene, job: Work, actor: User, at: datetime, note: 
         expires_at=at + settings.PICKUP_HOLD,
     )
     scene.late.rows(Pickup, "pickups").append(job.pickup)
-    scene.late.rows(PickupLine).append(PickupLine(pickup=job.pickup, order_line=job.line, quantity=1))
+    scene.late.rows(PickupLine).append(
+        PickupLine(pickup=job.pickup, order_line=job.line, quantity=1, holds_stock=False)
+    )
     scene.pickup_of[id(alteration)] = job.pickup
     scene.snap(alteration, at, actor)
     deadline = local_deadline(job.pickup)

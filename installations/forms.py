@@ -120,7 +120,8 @@ class ScheduleForm(forms.Form):
     def clean(self):
         data = super().clean()
         who, _, when = (data.get("slot") or "").partition("|")
-        associate = AssociateProfile.objects.filter(pk=int(who)).first() if who.isdigit() and len(who) < 19 else None
+        valid_id = re.fullmatch(r"[0-9]{1,18}", who) is not None
+        associate = AssociateProfile.objects.filter(pk=int(who)).first() if valid_id else None
         if associate is None:
             raise forms.ValidationError("Choose one of the free times.")
         data["associate"], data["starts_at"] = associate, parse_offset_datetime(when)

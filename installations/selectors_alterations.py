@@ -80,8 +80,9 @@ class QueueRow:
 
 
 def pickup_lapsed(alteration: Alteration) -> bool:
+    """Ready, but its pickup expired or was called off (a handed-over one is the collection)."""
     return alteration.status == AlterationStatus.READY and (
-        alteration.pickup is None or alteration.pickup.status != PickupStatus.READY
+        alteration.pickup is None or alteration.pickup.status not in (PickupStatus.READY, PickupStatus.COLLECTED)
     )
 
 

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from core.models import AssociateProfile, CustomerAddress
+from core.models import AssociateProfile
 from core.workflow import transition_history
 from installations.catalogue import covers
 from installations.choices import SEATED_STATUSES, AlterationStatus, AppointmentStatus, SessionStatus
@@ -41,10 +41,6 @@ class Day:
     appointments: list = field(default_factory=list)
     sessions: list = field(default_factory=list)
     alterations: list = field(default_factory=list)
-
-    @property
-    def empty(self) -> bool:
-        return not (self.appointments or self.sessions or self.alterations)
 
 
 def _sessions():
@@ -128,13 +124,15 @@ class Change:
 
 
 def appointment_history(appointment: Appointment) -> list[Change]:
-    """What changed, oldest first: booked, moved, each change of state (with its reason), and who
-    did it. Two queries."""
+    """What changed, oldest first: asked for or booked, moved, each change of state (with its
+    reason), and who did it. Two queries."""
     # Each state is reached at most once (the workflow has no loops), so its reason is found by it.
     reasons = {row.to_state: row.reason for row in transition_history(appointment) if row.reason}
     changes, previous = [], None
     for row in appointment.history.select_related("history_user").order_by("history_date", "history_id"):
         if previous is None:
+            what = "Asked for" if row.status == AppointmentStatus.REQUESTED else "Booked"
+        elif row.status != previous.status and previous.status == AppointmentStatus.REQUESTED and row.starts_at:
             what = "Booked"
         elif row.status != previous.status:
             what = AppointmentStatus(row.status).label
@@ -183,10 +181,6 @@ def booking_offers(order) -> list[Offer]:
         for service in services
         if covers(service, line.product)
     ]
-
-
-def customer_addresses(customer_id: int) -> list[CustomerAddress]:
-    return list(CustomerAddress.objects.filter(customer_id=customer_id))
 
 
 @dataclass

@@ -26,6 +26,7 @@ from django.utils import timezone
 from core.choices import Channel, LocationKind, TouchpointKind
 from core.errors import Conflict, RuleViolation
 from core.models import AssociateProfile
+from core.services.inventory import check_home_location
 from core.services.notifications import notify
 from core.services.timeline import touchpoint_record
 from core.sweeps import in_batches, next_batch
@@ -35,6 +36,7 @@ from installations.catalogue import covers
 from installations.choices import UNIT_TAKING_STATUSES, AppointmentStatus, ServicePlace
 from installations.models import Absence, Appointment, ServiceType, WorkingHours
 from installations.selectors import buffers, free_slots, qualified_associates
+from orders.models import OrderLine
 
 OFFERED = 5  # next free slots offered with a refusal
 
@@ -123,6 +125,8 @@ def appointment_request(
     """Ask for the service without taking a slot (the customer says when suits them); it waits in
     the store's queue of requests until an associate schedules it. Takes one unit bought."""
     _check_offer(service_type, order_line, address)
+    if actor is not None and getattr(actor, "customer", None) is None:
+        check_home_location(actor, location.pk, "Associates take requests for their home location only.")
     if location.kind != LocationKind.STORE or not location.is_active:
         raise RuleViolation(f"{location.name} is not a store that sends people out.", code="not_a_store")
     with transaction.atomic():
@@ -174,7 +178,10 @@ def appointment_schedule(*, actor, appointment: Appointment, associate, starts_a
 
 def _check_units_left(order_line, service_type) -> None:
     """One appointment per unit bought, asked for, holding or done (three ovens: three fittings at
-    most); a cancelled or missed (no-show) one leaves its unit to book again."""
+    most); a cancelled or missed (no-show) one leaves its unit to book again. Counted under the
+    order line's row lock, so two requests (which lock no associate) cannot both take the last
+    unit. Caller's transaction."""
+    OrderLine.objects.select_for_update(no_key=True).filter(pk=order_line.pk).first()
     booked = Appointment.objects.filter(
         order_line=order_line, service_type=service_type, status__in=UNIT_TAKING_STATUSES
     ).count()
@@ -298,7 +305,8 @@ def appointment_cancel(*, actor, appointment: Appointment, reason: str) -> Appoi
     _check_notice(appointment, actor, "cancelled")
     with transaction.atomic():
         appointment = transition_apply(appointment, "cancel", actor=actor, reason=reason)
-        _touchpoint(appointment, actor, f"{appointment.service_type.name} on {_local(appointment)} cancelled: {reason}")
+        what = "request" if appointment.starts_at is None else f"on {_local(appointment)}"
+        _touchpoint(appointment, actor, f"{appointment.service_type.name} {what} cancelled: {reason}")
         _tell(appointment, "appointment_cancelled", reason=reason)
     return appointment
 
@@ -454,6 +462,7 @@ def _tell(appointment: Appointment, event: str, occasion: str = "", **context) -
             "service": appointment.service_type.name,
             "product": appointment.order_line.product.name,
             "when": _local(appointment),
+            "scheduled": appointment.starts_at is not None,
             "at_home": appointment.service_type.place == ServicePlace.HOME,
             "where": appointment.location.name,
             **context,

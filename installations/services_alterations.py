@@ -25,13 +25,13 @@ from core.services.inventory import check_home_location
 from core.services.notifications import notify
 from core.services.timeline import touchpoint_record
 from core.timezones import zone_or_utc
-from core.workflow import transition_apply
+from core.workflow import transition_apply, transition_history
 from installations.catalogue import covers
 from installations.choices import AlterationStatus
 from installations.models import Alteration, AlterationKind
 from installations.selectors import qualified_associates
-from orders.choices import FulfilmentMethod, PickupStatus
-from orders.models import Pickup
+from orders.choices import FulfilmentMethod, OrderSource, PickupStatus
+from orders.models import OrderLine, Pickup
 from orders.services.orders import order_create, order_lines_cancel
 from orders.services.pickups import pickup_hand_over, pickup_ready
 
@@ -67,8 +67,15 @@ def alteration_request(
     check_home_location(actor, location.pk, ELSEWHERE)
     if assigned_to is not None:
         _check_assignee(kind, location, assigned_to)
+    if kind.service_product.stocked or kind.service_product.returnable:
+        raise RuleViolation(
+            f"{kind.name}'s fee must be sold as a product that is neither stocked nor returnable.",
+            code="kind_misconfigured",
+        )
     order = order_line.order
     with transaction.atomic():
+        # counted under the purchase line's lock: two requests never both take its last unit
+        OrderLine.objects.select_for_update(no_key=True).filter(pk=order_line.pk).first()
         taken = (
             Alteration.objects.filter(order_line=order_line, kind=kind)
             .exclude(status=AlterationStatus.CANCELLED)
@@ -88,6 +95,7 @@ def alteration_request(
             associate=actor,
             currency=kind.currency,
             fulfilment=FulfilmentMethod.PICKUP,
+            source=OrderSource.SERVICE,
         )
         today = timezone.localdate(timezone.now(), zone_or_utc(location.time_zone))
         alteration = Alteration.objects.create(
@@ -139,15 +147,16 @@ def _step(alteration: Alteration, actor, name: str, *, reason: str = "", extra_f
 
 
 def alteration_assign(*, actor, alteration: Alteration, associate) -> Alteration:
-    """Give the work to a tailor or technician of the store with the kind's skills, until it is ready."""
+    """Give the work to a tailor or technician of the store with the kind's skills, until it is
+    submitted for its check."""
     check_home_location(actor, alteration.location_id, ELSEWHERE)
     with transaction.atomic():
         alteration = _locked(alteration)
+        # not once submitted: whoever did the work must not hand it on and check it themselves
         if alteration.status not in (
             AlterationStatus.REQUESTED,
             AlterationStatus.MEASURED,
             AlterationStatus.IN_PROGRESS,
-            AlterationStatus.QUALITY_CHECK,
         ):
             raise Conflict(f"A {alteration.get_status_display().lower()} alteration is not reassigned.", code="closed")
         _check_assignee(alteration.kind, alteration.location, associate)
@@ -165,7 +174,8 @@ def _clean_measurements(measurements) -> dict:
     for name, value in measurements.items():
         name = str(name).strip()
         value = str(value).strip() if isinstance(value, str | int | float) and not isinstance(value, bool) else ""
-        if not name or not value or len(name) > MAX_MEASUREMENT_TEXT or len(value) > MAX_MEASUREMENT_TEXT:
+        too_long = len(name) > MAX_MEASUREMENT_TEXT or len(value) > MAX_MEASUREMENT_TEXT
+        if not name or not value or too_long or "\x00" in name + value:
             raise RuleViolation(
                 f"Each measurement is a name and a value of up to {MAX_MEASUREMENT_TEXT} characters.",
                 code="bad_measurement",
@@ -205,13 +215,13 @@ def alteration_submit(*, actor, alteration: Alteration) -> Alteration:
 
 
 def alteration_quality_check(*, actor, alteration: Alteration, passed: bool, note: str = "") -> Alteration:
-    """Someone other than whoever did the work checks it. Passed: the item is ready and waits for
-    pickup at the store (the customer gets the code). Failed: back to work, saying what to fix."""
+    """Someone other than whoever did the work (the assignee, and whoever started or submitted it)
+    checks it. Passed: the item is ready and waits for pickup at the store (the customer gets the
+    code). Failed: back to work, saying what to fix."""
     note = (note or "").strip()[:500]
     with transaction.atomic():
         current = _locked(alteration)
-        assignee = current.assigned_to
-        if assignee is not None and assignee.user_id == actor.pk:
+        if actor.pk in _workers(current):
             raise RuleViolation("Someone else checks your work.", code="own_work")
         if not passed:
             if not note:
@@ -225,6 +235,13 @@ def alteration_quality_check(*, actor, alteration: Alteration, passed: bool, not
             alteration, actor, f"{alteration.kind.name} done and checked: ready for pickup ({alteration.number})"
         )
     return alteration
+
+
+def _workers(alteration: Alteration) -> set[int]:
+    """Users who did the work: the assignee, and whoever started or submitted it since the last check."""
+    workers = {alteration.assigned_to.user_id} if alteration.assigned_to_id else set()
+    steps = transition_history(alteration).filter(transition__in=["start", "submit"]).values_list("actor_id", flat=True)
+    return workers | {actor_id for actor_id in steps if actor_id is not None}
 
 
 def _make_pickup(alteration: Alteration, actor) -> None:
@@ -241,11 +258,23 @@ def alteration_pickup_renew(*, actor, alteration: Alteration) -> Alteration:
         check_home_location(actor, alteration.location_id, ELSEWHERE)
         if alteration.status != AlterationStatus.READY:
             raise Conflict("Only an alteration ready for pickup gets a new pickup.", code="not_ready")
+        if _handed_over(alteration):
+            return _close_collected(alteration, actor)
         open_pickup = Pickup.objects.filter(pk=alteration.pickup_id, status=PickupStatus.READY).exists()
         if open_pickup:
             raise Conflict("Its pickup is still open; the customer has the code.", code="pickup_open")
         _make_pickup(alteration, actor)
     return alteration
+
+
+def _handed_over(alteration: Alteration) -> bool:
+    return Pickup.objects.filter(pk=alteration.pickup_id, status=PickupStatus.COLLECTED).exists()
+
+
+def _close_collected(alteration: Alteration, actor) -> Alteration:
+    """Its pickup was handed over (on the pickups page): the alteration is collected too. The event
+    `pickup.collected` normally closes it; this covers an event not delivered yet (or lost)."""
+    return transition_apply(alteration, "collect", actor=actor, extra_fields=["closed_at"], at=timezone.now())
 
 
 def alteration_collect(*, actor, alteration: Alteration, code: str) -> Alteration:
@@ -258,6 +287,8 @@ def alteration_collect(*, actor, alteration: Alteration, code: str) -> Alteratio
                 code="not_ready",
                 allowed=[],
             )
+        if _handed_over(alteration):
+            return _close_collected(alteration, actor)
         pickup_hand_over(actor=actor, pickup=alteration.pickup, code=code)
         alteration = _step(alteration, actor, "collect", extra_fields=["closed_at"], at=timezone.now())
     return alteration
@@ -273,7 +304,7 @@ def alteration_collected_with_pickup(*, pickup_id: int, order_id: int) -> None:
             .first()
         )
         if alteration is not None:
-            transition_apply(alteration, "collect", actor=None, extra_fields=["closed_at"], at=timezone.now())
+            _close_collected(alteration, None)
 
 
 def alteration_cancel(*, actor, alteration: Alteration, reason: str) -> Alteration:

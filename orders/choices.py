@@ -27,6 +27,11 @@ class OrderSource(models.TextChoices):
     ECOMMERCE = "ecommerce", "E-commerce"
     APP = "app", "App"
     PHONE = "phone", "Phone order"
+    SERVICE = "service", "Service's fee (changes with its work order)"
+
+
+# Where orders come from that clients may name; service fee orders are made by their work orders.
+SELLING_SOURCES = tuple(source for source in OrderSource if source != OrderSource.SERVICE)
 
 
 class FulfilmentMethod(models.TextChoices):

@@ -459,6 +459,11 @@ class PickupLine(models.Model):
     pickup = models.ForeignKey(Pickup, on_delete=models.CASCADE, related_name="lines")
     order_line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="+")
     quantity = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    holds_stock = models.BooleanField(
+        default=True,
+        editable=False,
+        help_text="Its units were reserved on the shelf when it was made ready (a stocked product then)",
+    )
 
     class Meta:
         ordering = ["id"]

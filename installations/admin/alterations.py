@@ -31,8 +31,10 @@ class AlterationKindForm(forms.ModelForm):
     def clean(self):
         data = super().clean()
         product = data.get("service_product")
-        if product is not None and product.stocked:
-            raise ValidationError({"service_product": "The fee is sold as a product that is not stocked."})
+        if product is not None and (product.stocked or product.returnable):
+            raise ValidationError(
+                {"service_product": "The fee is sold as a product that is neither stocked nor returnable."}
+            )
         if data.get("product") and data.get("category"):
             raise ValidationError("For one product or for a whole category, not both.")
         return data
@@ -72,3 +74,6 @@ class AlterationAdmin(BigTableAdmin, HistoryAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # its fee order and pickup would be left behind: cancel it instead

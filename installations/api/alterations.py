@@ -197,6 +197,7 @@ class AlterationViewSet(
     search_fields = ["=number", "=customer__number", "=order_line__order__number"]
     ordering_fields = []
     secret_lookup_actions = ("collect",)
+    idempotency_required = ("collect", "cancel")  # they capture or release the fee
     action_permissions = dict.fromkeys(
         ("measure", "assign", "start", "submit", "quality_check", "collect", "renew_pickup", "cancel"),
         "installations.change_alteration",

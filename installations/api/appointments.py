@@ -369,7 +369,7 @@ class AppointmentViewSet(
     def get_queryset(self):
         appointments = selectors.appointment_list()
         if self.action == "list":  # in time order: requests have no time yet (see `requests`)
-            appointments = appointments.exclude(status=AppointmentStatus.REQUESTED)
+            appointments = appointments.exclude(starts_at__isnull=True)
         elif self.action == "requests":
             appointments = appointments.filter(status=AppointmentStatus.REQUESTED)
         return self.restrict(appointments)

@@ -22,7 +22,7 @@ from core.api.serializers import SlugField, _datetime
 from core.api.views import IDEMPOTENCY_KEY, CustomerScopedMixin
 from core.models import Customer, Location, Product, mask_secrets
 from orders import selectors
-from orders.choices import OPEN_ORDER_STATUSES, ChargeKind, OrderSource, OrderStatus, RiskReason
+from orders.choices import OPEN_ORDER_STATUSES, SELLING_SOURCES, ChargeKind, OrderStatus, RiskReason
 from orders.models import Charge, Order
 from orders.services import charges as charge_services
 from orders.services import orders as order_services
@@ -75,7 +75,7 @@ class OrderInput(StrictSerializer):
 
 
 class OrderCreateInput(OrderInput):
-    source = serializers.ChoiceField(choices=Order._meta.get_field("source").choices, required=False)
+    source = serializers.ChoiceField(choices=[(c.value, c.label) for c in SELLING_SOURCES], required=False)
     external_id = serializers.CharField(max_length=64, required=False, allow_blank=True)
 
     def validate(self, attrs):
@@ -633,9 +633,11 @@ class OrderViewSet(StaffModelViewSet):
     def cancel_lines(self, request, pk=None):
         """Cancel units that have not shipped; their value is released or refunded."""
         data = _validated(CancelLinesInput, request.data)
+        order = self.get_object()
+        order_services.check_not_service_order(order)
         order = order_services.order_lines_cancel(
             actor=request.user,
-            order=self.get_object(),
+            order=order,
             lines=[(line["line"], line["quantity"]) for line in data["lines"]],
             reason=data["reason"],
         )
@@ -669,7 +671,7 @@ class OrderUpsertView(IdempotentPostMixin, APIView):
 
     @extend_schema(request=OrderInput, responses={200: OrderDetailOut, 201: OrderDetailOut})
     def put(self, request, source, external_id):
-        if source not in OrderSource.values:
+        if source not in SELLING_SOURCES:
             raise serializers.ValidationError({"source": [f"Unknown source {source!r}."]})
         if len(external_id) > 64:
             raise serializers.ValidationError({"external_id": ["At most 64 characters."]})

@@ -18,6 +18,7 @@ from core.models import Location, Product
 from orders import selectors_pickups as selectors
 from orders.models import Order, Pickup, PickupLine
 from orders.services import pickups as services
+from orders.services.orders import check_not_service_order
 
 MAX_ID = 2**63 - 1
 MAX_LINES = 200
@@ -265,6 +266,7 @@ class PickupViewSet(
         """The goods are at the location: reserve them, send the customer the code and deadline."""
         serializer = PickupCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        check_not_service_order(serializer.validated_data["order"])
         pickup = services.pickup_ready(actor=request.user, **serializer.validated_data)
         response = self._detail(pickup, status.HTTP_201_CREATED)
         response["Location"] = f"{request.path}{pickup.pk}/"

@@ -28,7 +28,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from core.choices import Channel, TouchpointKind
 from core.errors import DomainError
 from core.models import Customer, Location, Product, Touchpoint
-from orders.choices import FulfilmentMethod, OrderSource, ServiceLevel
+from orders.choices import SELLING_SOURCES, FulfilmentMethod, OrderSource, ServiceLevel
 from orders.models import Charge, Order, OrderLine, order_number
 from orders.services import orders as order_services
 
@@ -113,13 +113,14 @@ def _text(data: dict, name: str, *, max_length: int, required: bool = True) -> s
     return value
 
 
-_CHOICES = {choices: frozenset(choices.values) for choices in (Channel, FulfilmentMethod, OrderSource, ServiceLevel)}
+_CHOICES = {choices: tuple(choices.values) for choices in (Channel, FulfilmentMethod, ServiceLevel)}
+_CHOICES[OrderSource] = tuple(source.value for source in SELLING_SOURCES)  # fee orders come from work orders
 
 
 def _choice(data: dict, name: str, choices, default=None) -> str:
     value = data.get(name, default)
     if value not in _CHOICES[choices]:
-        raise BadRow(f"{name} must be one of {', '.join(choices.values)}: {value!r}")
+        raise BadRow(f"{name} must be one of {', '.join(_CHOICES[choices])}: {value!r}")
     return value
 
 

@@ -12,7 +12,7 @@ from core.errors import Conflict, RuleViolation
 from core.money import quantize
 from core.services.notifications import notify
 from core.services.timeline import touchpoint_record
-from orders.choices import ChargeKind, ChargeStatus, OrderStatus
+from orders.choices import ChargeKind, ChargeStatus, OrderSource, OrderStatus
 from orders.models import Charge, Order, OrderLine
 
 # What an order may arrive with: money already taken at the till or online, and holds.
@@ -215,6 +215,16 @@ def order_status_refresh(order: Order) -> Order:
     if fields:
         order.save(update_fields=[*fields, "updated_at"])
     return order
+
+
+def check_not_service_order(order: Order) -> None:
+    """A service's fee order (an alteration's, say) is changed only by its work order's service:
+    cancelling its line or making it ready here would leave the work order without its fee or
+    its pickup."""
+    if order.source == OrderSource.SERVICE:
+        raise RuleViolation(
+            f"Order {order.number} is a service's fee; change it through its work order.", code="service_order"
+        )
 
 
 def order_lock(order_id: int) -> Order:

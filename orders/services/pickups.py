@@ -4,7 +4,9 @@ Stock follows the pickup: making it ready reserves its units in the location's i
 hand-over takes them off the shelf (on hand and reserved both go down), a cancelled or expired
 pickup gives the reservation back. Money follows the units: a hand-over captures what had not been
 captured yet (the goods have left), a no-show cancels the units and releases or refunds their value
-through the charges ledger.
+through the charges ledger. A line of a product not stocked (a service sold, such as an
+alteration's fee, beside the customer's own item) holds no stock, and a no-show keeps it: the
+work is done and still owed (decision 0005).
 
 Locks, always in this order so a hand-over and the sweep never wait on each other in a circle:
 the pickup row, then the order (`order_lock`), then inventory rows (conditional UPDATEs, in
@@ -86,7 +88,12 @@ def pickup_ready(*, actor, order: Order, location: Location, lines=None) -> Pick
             expires_at=now + settings.PICKUP_HOLD,
         )
         pickup_lines = PickupLine.objects.bulk_create(
-            PickupLine(pickup=pickup, order_line=order_lines[line_id], quantity=quantity)
+            PickupLine(
+                pickup=pickup,
+                order_line=order_lines[line_id],
+                quantity=quantity,
+                holds_stock=order_lines[line_id].product.stocked,
+            )
             for line_id, quantity in wanted.items()
         )
         _reserve(location, pickup_lines, actor)
@@ -150,11 +157,12 @@ def _wanted_units(order_lines: dict[int, OrderLine], open_units: dict[int, int],
 
 
 def _units_by_product(pickup_lines) -> dict[int, int]:
-    """Units per stocked product: what the pickup holds on, and takes off, the shelf. A service sold
-    (an alteration's fee) waits beside the customer's own item and holds no stock."""
+    """Units per product the pickup holds on, and takes off, the shelf: what was stocked when it was
+    made ready (`holds_stock`, so a product's flag changed since changes nothing here). A service
+    sold (an alteration's fee) waits beside the customer's own item and holds no stock."""
     units = defaultdict(int)
     for line in pickup_lines:
-        if line.order_line.product.stocked:
+        if line.holds_stock:
             units[line.order_line.product_id] += line.quantity
     return dict(sorted(units.items()))
 
@@ -378,7 +386,7 @@ def _expire(pickup: Pickup, now) -> None:
     kept = []
     for item in pickup_lines:
         line = item.order_line
-        if not line.product.stocked:  # work done on the customer's own item: it waits, still owed
+        if not item.holds_stock:  # work done on the customer's own item: it waits, still owed
             kept.append(f"{item.quantity} × {line.product.name}")
             continue
         cancel = min(item.quantity, line.active_quantity - line.quantity_delivered)
@@ -404,7 +412,7 @@ def _expire(pickup: Pickup, now) -> None:
         dedupe_key=f"pickup-expired:{pickup.number}",
         order_number=order.number,
         context={
-            **message_context(pickup, [item for item in pickup_lines if item.order_line.product.stocked]),
+            **message_context(pickup, [item for item in pickup_lines if item.holds_stock]),
             "kept": kept,
             "refund": refund,
             "released": released,

@@ -59,7 +59,9 @@ def test_a_work_order_from_the_order_number_to_the_customer_collecting_it(
     zone = zone_or_utc(store.time_zone)
     sewing = Skill.objects.create(code="sewing", name="Sewing")
     clothes = CategoryFactory(slug="womenswear", name="Womenswear")
-    fee_product = ProductFactory(sku="SVC-HEM", name="Hemming service", price=FEE, stocked=False, category=clothes)
+    fee_product = ProductFactory(
+        sku="SVC-HEM", name="Hemming service", price=FEE, stocked=False, returnable=False, category=clothes
+    )
     hemming = AlterationKind.objects.create(
         code="hem", name="Hemming", category=clothes, turnaround_days=3, fee=FEE, service_product=fee_product
     )

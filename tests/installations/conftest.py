@@ -59,7 +59,9 @@ def shop(db):
     store = LocationFactory(time_zone="Europe/Amsterdam")
     sewing = Skill.objects.create(code="sewing", name="Sewing")
     clothes = CategoryFactory(slug="womenswear", name="Womenswear")
-    service = ProductFactory(sku="SVC-HEM", name="Hemming service", price=FEE, stocked=False, category=clothes)
+    service = ProductFactory(
+        sku="SVC-HEM", name="Hemming service", price=FEE, stocked=False, returnable=False, category=clothes
+    )
     kind = AlterationKind.objects.create(
         code="hem", name="Hemming", category=clothes, turnaround_days=3, fee=FEE, service_product=service
     )

@@ -61,7 +61,7 @@ def test_the_work_order_list_runs_the_same_queries_for_one_or_many(client, admin
 def test_a_kind_sells_its_fee_as_a_product_that_is_not_stocked(client, admin_user, shop):
     client.force_login(admin_user)
     shelf_item = ProductFactory(sku="REAL-GOODS")
-    service = ProductFactory(sku="SVC-TAKE-IN", stocked=False)
+    service = ProductFactory(sku="SVC-TAKE-IN", stocked=False, returnable=False)
     form = {
         "code": "take-in",
         "name": "Taking in",

@@ -77,7 +77,9 @@ def _alteration(setup, due_on, assigned=True):
     """A hemming order at the store, due on `due_on` (the service sets the due day from today)."""
     kind = AlterationKind.objects.filter(code="hem").first()
     if kind is None:
-        fee = ProductFactory(sku="SVC-HEM", name="Hemming service", price=Decimal("15.00"), stocked=False)
+        fee = ProductFactory(
+            sku="SVC-HEM", name="Hemming service", price=Decimal("15.00"), stocked=False, returnable=False
+        )
         kind = AlterationKind.objects.create(
             code="hem", name="Hemming", turnaround_days=3, fee=Decimal("15.00"), service_product=fee
         )

@@ -285,3 +285,14 @@ def test_the_request_queue_runs_the_same_queries_for_one_or_many(setup):
     for _ in range(3):
         _asked(setup)
     assert count() == one
+
+
+def test_a_scheduled_requests_history_says_it_was_asked_for_then_booked(setup):
+    from installations.selectors_calendar import appointment_history
+
+    requested = _asked(setup)
+    scheduled = appointment_schedule(
+        actor=None, appointment=requested, associate=setup["fitter"], starts_at=_at("10:00")
+    )
+
+    assert [change.what for change in appointment_history(scheduled)] == ["Asked for", "Booked"]
