@@ -15,6 +15,7 @@ from core.errors import Conflict, RuleViolation
 from core.services.notifications import notify
 from core.services.timeline import touchpoint_record
 from core.timezones import zone_or_utc
+from installations.catalogue import covers
 from installations.choices import SEATED_STATUSES, EnrolmentStatus, SessionStatus, TrainingRequestStatus
 from installations.models import Enrolment, TrainingRequest, TrainingSession
 
@@ -35,6 +36,10 @@ def training_enrol(*, actor, session: TrainingSession, customer, order_line=None
     and session (a 409 says where they already are)."""
     if order_line is not None and order_line.order.customer_id != customer.pk:
         raise RuleViolation("That purchase is not this customer's.", code="order_line_not_customers")
+    if order_line is not None and not covers(session.course, order_line.product):
+        raise RuleViolation(
+            f"{session.course.name} is not a course for {order_line.product.name}.", code="course_not_for_product"
+        )
     with transaction.atomic():
         session = _locked(session)
         if session.status != SessionStatus.SCHEDULED or session.starts_at <= timezone.now():

@@ -42,7 +42,9 @@ class EnrolmentInline(ReadOnlyInline):
 class TrainingSessionAdmin(admin.ModelAdmin):
     """Managers plan sessions here. Seats and status change only through the services (enrolment,
     cancellation with promotion, attendance), so a saved session keeps its capacity and status:
-    no service resizes a session, and a raised capacity here would leave the waiting list unseated."""
+    no service resizes a session, and a raised capacity here would leave the waiting list unseated.
+    Once someone is enrolled, its time and place stay too: they were told them, and no service
+    moves a session and tells them yet."""
 
     list_display = [
         "course",
@@ -66,7 +68,11 @@ class TrainingSessionAdmin(admin.ModelAdmin):
         return session_list().order_by(*TrainingSession._meta.ordering)
 
     def get_readonly_fields(self, request, obj=None):
-        return ["status"] if obj is None else ["capacity", "status"]
+        if obj is None:
+            return ["status"]
+        if obj.enrolments.exists():  # people were told when and where: no service moves it yet
+            return ["course", "place", "location", "starts_at", "ends_at", "capacity", "status"]
+        return ["capacity", "status"]
 
     @admin.display(description="Seats taken", ordering="seats_taken")
     def seats_taken(self, obj):

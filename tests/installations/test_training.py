@@ -206,3 +206,20 @@ def test_the_customer_who_cancels_is_told_and_so_is_the_one_who_asked_for_traini
     answer = Notification.objects.get(event="training_request_answered")
     assert "No course for mixers yet" in answer.body
     assert Touchpoint.objects.filter(kind=TouchpointKind.TRAINING, summary__contains="declined").exists()
+
+
+@pytest.mark.django_db
+def test_a_seat_for_a_purchase_is_in_a_course_for_that_product():
+    machine = ProductFactory(name="Espresso machine")
+    session = _session()
+    TrainingCourse.objects.filter(pk=session.course_id).update(product=machine)
+    session = TrainingSession.objects.select_related("course").get(pk=session.pk)
+    customer = CustomerFactory()
+    kettle = make_paid_order(customer=customer, lines=[(ProductFactory(name="Kettle"), 1, "30.00")]).lines.get()
+    bought = make_paid_order(customer=customer, lines=[(machine, 1, "400.00")]).lines.get()
+
+    with pytest.raises(RuleViolation) as refused:
+        training_enrol(actor=None, session=session, customer=customer, order_line=kettle)
+    assert refused.value.code == "course_not_for_product"
+
+    assert training_enrol(actor=None, session=session, customer=customer, order_line=bought).order_line == bought

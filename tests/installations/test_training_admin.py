@@ -190,3 +190,15 @@ def test_a_session_page_runs_constant_queries_whatever_its_enrolments(signed_in)
     one, five = count(small), count(big)
 
     assert len(one) == len(five), "\n".join(five)
+
+
+def test_a_session_with_people_enrolled_keeps_its_time_and_place(signed_in):
+    empty, booked = _session(), _session(days=4)
+    training_enrol(actor=None, session=booked, customer=CustomerFactory())
+
+    def readonly(session):
+        page = signed_in.get(f"/admin/installations/trainingsession/{session.pk}/change/")
+        return set(page.context["adminform"].readonly_fields)
+
+    assert "starts_at" not in readonly(empty)
+    assert {"starts_at", "ends_at", "location", "place", "course"} <= readonly(booked)
