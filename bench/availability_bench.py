@@ -93,7 +93,7 @@ def build(args):
             code=f"bench-oven-{run}",
             name="Oven installation",
             kind="installation",
-            place="store",  # the race books without an address; the maths is the same at home
+            place="home",  # a home visit: its travel is kept free on either side
             category=category,
             duration_minutes=90,
             travel_buffer_minutes=30,
@@ -124,8 +124,11 @@ def build(args):
                 )
         product = Product.objects.create(sku=f"AV-{run}", name="Steam oven", category=category, price=899)
         customer = Customer.objects.create(given_name="Bench", family_name=f"Customer {run}")
-        order = Order.objects.create(customer=customer, channel="store", location=store, total=899)
-        line = OrderLine.objects.create(order=order, product=product, quantity=1, unit_price=899)
+        order = Order.objects.create(
+            customer=customer, channel="store", location=store, total=899 * (args.appointments + 1)
+        )
+        # one line for the booked appointments, a unit each (the racers bring purchases of their own)
+        line = OrderLine.objects.create(order=order, product=product, quantity=args.appointments, unit_price=899)
         # appointments on a grid that never overlaps per associate: each working day has four
         # blocks of 2.5 hours (08:00, 10:30, 13:00, 15:30: travel, 90 min job, travel) within
         # the associate's hours; a random selection of them is booked
@@ -189,13 +192,16 @@ def time_availability(store, service, monday, rounds) -> dict:
 
 
 def race(service, profiles, line, monday, racers) -> dict:
-    """`racers` threads book the first free slot of one associate at once."""
+    """`racers` customers (each with a purchase of their own) book the first free slot of one
+    associate at once."""
     from django.db import connection
 
     from core.errors import Conflict
+    from core.models import CustomerAddress
     from installations.models import Appointment
     from installations.selectors import free_slots
     from installations.services import appointment_book
+    from orders.models import Order, OrderLine
 
     store = profiles[0].home_location
     target = free_slots(
@@ -205,15 +211,27 @@ def race(service, profiles, line, monday, racers) -> dict:
         date_to=monday + dt.timedelta(days=13),
         associate_ids=[profiles[1].pk],
     )[0]
+    address = CustomerAddress.objects.create(
+        customer=line.order.customer, line1="1 Bench Street", city="Amsterdam", postcode="1011AA", country="NL"
+    )
+    purchases = []
+    for _ in range(racers):
+        order = Order.objects.create(customer=line.order.customer, channel="store", location=store, total=899)
+        purchases.append(OrderLine.objects.create(order=order, product=line.product, quantity=1, unit_price=899))
     barrier = threading.Barrier(racers)
     booked, refused, errors = [], [], []
     lock = threading.Lock()
 
-    def run():
+    def run(purchase):
         try:
             barrier.wait()
             appointment = appointment_book(
-                actor=None, order_line=line, service_type=service, associate=profiles[1], starts_at=target.starts_at
+                actor=None,
+                order_line=purchase,
+                service_type=service,
+                associate=profiles[1],
+                starts_at=target.starts_at,
+                address=address,
             )
             with lock:
                 booked.append(appointment.pk)
@@ -227,7 +245,7 @@ def race(service, profiles, line, monday, racers) -> dict:
             connection.close()
 
     started = time.perf_counter()
-    threads = [threading.Thread(target=run) for _ in range(racers)]
+    threads = [threading.Thread(target=run, args=(purchase,)) for purchase in purchases]
     for thread in threads:
         thread.start()
     for thread in threads:

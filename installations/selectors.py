@@ -159,6 +159,7 @@ def _merged(rows) -> list[tuple]:
 
 
 def _slots_in_span(who, opens, closes, duration, buffer, busy, earliest, step) -> list[Slot]:
+    busy = [(b_start, b_end) for b_start, b_end in busy if b_start < closes and opens < b_end]  # this span's
     found = []
     start = opens + buffer
     while start + duration + buffer <= closes:

@@ -187,7 +187,9 @@ def test_a_resolved_exception_takes_no_second_remedy(associate):
     for remedy in (
         lambda: exception_goodwill(actor=associate, exception=exception, amount=Decimal("20"), note="Again"),
         lambda: exception_free_shipping(actor=associate, exception=exception, note="Again"),
-        lambda: exception_ship_rest(actor=associate, exception=exception, new_estimate=timezone.localdate()),
+        lambda: exception_ship_rest(
+            actor=associate, exception=exception, new_estimate=timezone.localdate() + timedelta(days=2)
+        ),
         lambda: exception_escalate(actor=associate, exception=exception, note="Again"),
     ):
         with pytest.raises(TransitionNotAllowed) as refused:
