@@ -452,12 +452,12 @@ def load_dataset(args) -> dict:
         copier.copy(
             "core_product",
             "id, sku, name, category_id, price, currency, returnable, return_window_days, installable, trainable, "
-            "alterable, recyclable, resale_value, is_active",
+            "alterable, recyclable, resale_value, is_active, stocked",
             [
                 "".join(
                     f"{i}\tSKU-{i:06d}\tProduct {i} {goods[i % 6]}\t{1 + i % refs['categories']}\t"
                     f"{19 + (i * 37) % 1500}.95\tEUR\tt\t30\t{bit(i % 6 in (0, 1, 5))}\t{bit(i % 6 == 3)}\t"
-                    f"{bit(i % 6 == 2)}\tf\t10.00\tt\n"
+                    f"{bit(i % 6 == 2)}\tf\t10.00\tt\tt\n"
                     for i in range(1, refs["products"] + 1)
                 )
             ],
