@@ -15,7 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from core.api.throttling import SecretLookupThrottle
+from core.api.throttling import TOO_MANY_CODES, SecretLookupThrottle
 from core.errors import DomainError
 from core.models import Location
 from core.views import staff_required
@@ -38,7 +38,6 @@ from installations.forms_alterations import (
 from installations.page_access import acts_at, home_location, location_zone, require
 
 PAGE_SIZE = 50
-TOO_MANY_CODES = "Too many codes tried; wait a minute and try again."
 
 
 def _name(user) -> str:

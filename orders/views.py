@@ -11,6 +11,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from core.api.throttling import TOO_MANY_CODES, SecretLookupThrottle
 from core.errors import DomainError
 from core.timezones import zone_or_utc
 from core.views import staff_required
@@ -136,9 +137,13 @@ def pickup_page(request, number):
     _require(request.user, "orders.view_pickup")
     pickup = get_object_or_404(pickup_detail().select_related("order", "customer", "location"), number=number)
     form = HandOverForm(request.POST or None)
+    status = 200
     if request.method == "POST":
         _require(request.user, "orders.change_pickup")
-        if form.is_valid():
+        if not SecretLookupThrottle().allow_request(request, None):  # the code is a secret: as the API's limit
+            messages.error(request, TOO_MANY_CODES)
+            status = 429
+        elif form.is_valid():
             try:
                 pickup_hand_over(actor=request.user, pickup=pickup, code=form.cleaned_data["code"])
             except (DomainError, PermissionDenied) as exc:
@@ -148,4 +153,5 @@ def pickup_page(request, number):
                 return redirect("orders-pages:pickup", number=pickup.number)
     pickup = Pickup.objects.select_related("order", "customer", "location").get(pk=pickup.pk)
     suggestions = pickup_suggestions(pickup) if pickup.status == PickupStatus.READY else None
-    return render(request, "orders/pickup.html", {"pickup": pickup, "form": form, "suggestions": suggestions})
+    context = {"pickup": pickup, "form": form, "suggestions": suggestions}
+    return render(request, "orders/pickup.html", context, status=status)

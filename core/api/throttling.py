@@ -2,6 +2,8 @@
 
 from rest_framework.throttling import SimpleRateThrottle
 
+TOO_MANY_CODES = "Too many codes tried; wait a minute and try again."  # what the pages say when it refuses
+
 
 class SecretLookupThrottle(SimpleRateThrottle):
     """For endpoints that look a secret up (pickup codes, voucher codes, survey links): a low rate

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 from django.utils import timezone
+from rest_framework.throttling import SimpleRateThrottle
 
 from orders.choices import ExceptionStatus, PickupStatus
 from orders.models import DeliveryException, Order, Pickup
@@ -141,3 +142,19 @@ def test_the_pages_are_for_staff(client, url):
     assert client.get(url).status_code == 302  # to sign-in
     client.force_login(UserFactory())  # signed in, but no role: a customer's app login, say
     assert client.get(url).status_code == 403
+
+
+def test_handing_a_pickup_over_on_the_page_is_rate_limited_like_the_api(signed_in, store, monkeypatch):
+    monkeypatch.setattr(
+        SimpleRateThrottle, "THROTTLE_RATES", {**SimpleRateThrottle.THROTTLE_RATES, "secret_lookup": "2/min"}
+    )
+    lamp = ProductFactory(name="Desk lamp")
+    InventoryFactory(product=lamp, location=store, on_hand=3)
+    pickup = pickup_ready(actor=None, order=make_order(lines=[(lamp, 1, "39.00")], fulfilment="pickup"), location=store)
+    url = f"/pickups/{pickup.number}/"
+
+    statuses = [signed_in.post(url, {"code": code}).status_code for code in ("A", "B", pickup.code)]
+
+    assert statuses == [200, 200, 429]
+    assert Pickup.objects.get(pk=pickup.pk).status == PickupStatus.READY  # the right code, too late, did nothing
+    assert "Too many codes" in signed_in.post(url, {"code": pickup.code}).content.decode()
