@@ -200,26 +200,34 @@ def appointment(
         # The missing unit goes back to "to ship", as delivery_record leaves it.
         missing.quantity_delivered -= 1
         missing.quantity_shipped -= 1
-        batch.rows(DeliveryException, "delivery exceptions").append(
-            DeliveryException(
-                delivery=delivery,
-                order=order,
-                customer=order.customer,
-                kind=ExceptionKind.SHORTFALL,
-                details=[
-                    {
-                        "sku": missing.product.sku,
-                        "product": missing.product.name,
-                        "expected": missing.quantity,
-                        "received": missing.quantity - 1,
-                        "condition": ItemCondition.GOOD,
-                        "missing": 1,
-                        "damaged": 0,
-                    }
-                ],
-                opened_at=delivery.recorded_at,
-            )
+        # Details as delivery_record writes them; the order line's key exists once the batch is written.
+        details = [
+            {
+                "order_line": None,
+                "sku": missing.product.sku,
+                "product": missing.product.name,
+                "expected": missing.quantity,
+                "received": missing.quantity - 1,
+                "condition": ItemCondition.GOOD,
+                "missing": 1,
+                "damaged": 0,
+            }
+        ]
+        exception = DeliveryException(
+            delivery=delivery,
+            order=order,
+            customer=order.customer,
+            kind=ExceptionKind.SHORTFALL,
+            details=details,
+            opened_at=delivery.recorded_at,
         )
+        batch.rows(DeliveryException, "delivery exceptions").append(exception)
+
+        def name_the_line():
+            details[0]["order_line"] = missing.pk
+            DeliveryException.objects.filter(pk=exception.pk).update(details=details)
+
+        batch.after_write(name_the_line)
     batch.rows(Delivery, "deliveries").append(delivery)
     batch.rows(DeliveryLine).extend(delivery_lines)
     return loaded, short
