@@ -137,6 +137,131 @@ def training_attendance(*, actor, session: TrainingSession, attended_customer_id
     return session
 
 
+SESSION_CHANGEABLE = ("course", "starts_at", "ends_at", "place", "location", "trainer", "capacity")
+_WHEN_AND_WHERE = {"starts_at", "ends_at", "place", "location"}
+
+
+def training_session_change_check(session: TrainingSession, changes: dict) -> set[str]:
+    """The fields `changes` really changes, or the rule it breaks (a `field` names the culprit):
+    for the admin's form to show before saving; the service runs it again under the lock."""
+    unknown = set(changes) - set(SESSION_CHANGEABLE)
+    if unknown:
+        raise RuleViolation(f"A session's {', '.join(sorted(unknown))} is not changed here.", code="not_changeable")
+    now = timezone.now()
+    if session.status != SessionStatus.SCHEDULED or session.starts_at <= now:
+        raise Conflict("Only a session that has not started yet is changed.", code="session_closed")
+    changed = {name for name, value in changes.items() if getattr(session, name) != value}
+    if "course" in changed and session.enrolments.exists():
+        raise RuleViolation(
+            "People signed up for this course; call the session off instead.",
+            code="course_has_enrolments",
+            field="course",
+        )
+    starts = changes["starts_at"] if "starts_at" in changed else session.starts_at
+    ends = changes["ends_at"] if "ends_at" in changed else session.ends_at
+    if "starts_at" in changed and starts <= now:
+        raise RuleViolation("A session is moved to a time still to come.", code="starts_in_past", field="starts_at")
+    if ends <= starts:
+        raise RuleViolation("A session ends after it starts.", code="ends_before_start", field="ends_at")
+    capacity = changes["capacity"] if "capacity" in changed else session.capacity
+    seated = _seats_taken(session)
+    if capacity < max(seated, 1):
+        raise RuleViolation(
+            f"{seated} seats are taken; the session cannot have fewer.",
+            code="capacity_below_seats",
+            field="capacity",
+            seats_taken=seated,
+        )
+    return changed
+
+
+def training_session_change(*, actor, session: TrainingSession, changes: dict, reason: str = "") -> TrainingSession:
+    """Move, re-staff or resize a session before it starts (or change its course while nobody has
+    signed up). Everyone enrolled or waiting is told a new time or place (with the reason); more
+    seats seat the waiting list in order; fewer seats than are taken are refused: giving a seat up
+    is its enrolment's cancellation."""
+    with transaction.atomic():
+        session = _locked(session)
+        changed = training_session_change_check(session, changes)
+        if not changed:
+            return session
+        for name in changed:
+            setattr(session, name, changes[name])
+        session.save(update_fields=sorted(changed))
+        if changed & _WHEN_AND_WHERE:
+            _tell_moved(session, actor, reason)
+        while _promote(session) is not None:  # seats added: the waiting list moves up, first come first
+            pass
+    return session
+
+
+def _tell_moved(session: TrainingSession, actor, reason: str) -> None:
+    why = f" ({reason.strip()[:200]})" if reason and reason.strip() else ""
+    open_ones = session.enrolments.filter(status__in=(EnrolmentStatus.ENROLLED, EnrolmentStatus.WAITLISTED))
+    for enrolment in open_ones.select_related("customer", "order_line__product", "order_line__order"):
+        enrolment.session = session
+        _touchpoint(
+            enrolment, actor, f"Moved: {session.course.name}, now {_local(session)} at {session.location.name}{why}"
+        )
+        # once per enrolment and new time and place: a retried save does not tell twice, a second move does
+        where = f"{session.location_id}:{session.place}"
+        _tell(enrolment, "training_moved", key=f"{enrolment.pk}:{session.starts_at.isoformat()}:{where}", reason=why)
+
+
+def training_session_cancel(*, actor, session: TrainingSession, reason: str) -> TrainingSession:
+    """Call a session off before it starts (the trainer is ill, too few signed up). Every seat and
+    place in line is cancelled and its customer told why; an "I need training" request that was
+    arranged with one of them goes back to the associates' queue."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise RuleViolation("Say why the session is cancelled; the customers are told.", code="reason_required")
+    with transaction.atomic():
+        session = _locked(session)
+        if session.status != SessionStatus.SCHEDULED or session.starts_at <= timezone.now():
+            raise Conflict("Only a session that has not started yet is cancelled.", code="session_closed")
+        session.status = SessionStatus.CANCELLED
+        session.save(update_fields=["status"])
+        now = timezone.now()
+        open_ones = list(
+            session.enrolments.select_for_update(of=("self",))
+            .filter(status__in=(EnrolmentStatus.ENROLLED, EnrolmentStatus.WAITLISTED))
+            .select_related("customer", "order_line__product", "order_line__order")
+        )
+        for enrolment in open_ones:
+            enrolment.status, enrolment.cancelled_at, enrolment.session = EnrolmentStatus.CANCELLED, now, session
+        bulk_update_with_history(open_ones, Enrolment, ["status", "cancelled_at"], default_user=actor)
+        for enrolment in open_ones:
+            _touchpoint(
+                enrolment, actor, f"Session cancelled: {session.course.name}, {_local(session)} ({reason[:200]})"
+            )
+            _tell(enrolment, "training_session_cancelled", reason=reason[:300])
+        _reopen_requests(open_ones)
+    return session
+
+
+def _reopen_requests(enrolments: list[Enrolment]) -> None:
+    """The arrangement fell through: the customer's request is open again, unless they have asked
+    again meanwhile (one open request per purchase)."""
+    arranged = list(
+        TrainingRequest.objects.select_for_update().filter(
+            enrolment__in=enrolments, status=TrainingRequestStatus.ARRANGED
+        )
+    )
+    asked_again = set(
+        TrainingRequest.objects.filter(
+            order_line__in={request.order_line_id for request in arranged}, status=TrainingRequestStatus.OPEN
+        ).values_list("order_line_id", flat=True)
+    )
+    for request in arranged:
+        if request.order_line_id in asked_again:
+            continue
+        asked_again.add(request.order_line_id)
+        request.status = TrainingRequestStatus.OPEN
+        request.enrolment = request.handled_by = request.handled_at = None
+        request.outcome = f"Reopened: the session it was arranged for was cancelled. Before: {request.outcome}"[:500]
+        request.save(update_fields=["status", "enrolment", "handled_by", "handled_at", "outcome"])
+
+
 def _local(session: TrainingSession) -> str:
     zone = zone_or_utc(session.location.time_zone)
     return f"{timezone.localtime(session.starts_at, zone):%A %d %B %Y, %H:%M} ({zone.key})"
@@ -158,17 +283,18 @@ def _touchpoint(enrolment: Enrolment, actor, summary: str) -> None:
     )
 
 
-def _tell(enrolment: Enrolment, event: str) -> None:
+def _tell(enrolment: Enrolment, event: str, *, key: str = "", reason: str = "") -> None:
     session = enrolment.session
     notify(
         customer=enrolment.customer,
         event=event,
-        dedupe_key=f"{event}:{enrolment.pk}",
+        dedupe_key=f"{event}:{key or enrolment.pk}",
         context={
             "course": session.course.name,
             "when": _local(session),
             "where": session.location.name,
             "place": session.get_place_display(),
+            "reason": reason,
         },
     )
 

@@ -1,9 +1,12 @@
 """Training in the admin: courses, sessions with their seats and enrolments, enrolments (cancel
 through the service) and the "I need training" queue."""
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 
 from core.admin_tools import BigTableAdmin, HistoryAdmin, ReadOnlyInline, transition_action
+from core.errors import DomainError
+from installations.admin.appointments import ReasonActionForm
 from installations.models import (
     Enrolment,
     TrainingCourse,
@@ -11,11 +14,51 @@ from installations.models import (
     TrainingSession,
 )
 from installations.selectors_training import session_list
-from installations.services_training import training_cancel
+from installations.services_training import (
+    SESSION_CHANGEABLE,
+    training_cancel,
+    training_session_cancel,
+    training_session_change,
+    training_session_change_check,
+)
 
 
 def cancel_enrolment(enrolment, *, actor, reason):
     return training_cancel(actor=actor, enrolment=enrolment)
+
+
+def cancel_session(session, *, actor, reason):
+    return training_session_cancel(actor=actor, session=session, reason=reason)
+
+
+class TrainingSessionForm(forms.ModelForm):
+    """A saved session changes through `training_session_change`: its rules are checked here, so a
+    refusal is shown on the field; the reason goes to everyone told of a new time or place."""
+
+    change_reason = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Reason for the change",
+        help_text="Told to everyone enrolled or waiting when the time or place changes.",
+    )
+
+    class Meta:
+        model = TrainingSession
+        fields = ["course", "place", "location", "trainer", "starts_at", "ends_at", "capacity"]
+
+    def session_changes(self) -> dict:
+        return {name: self.cleaned_data[name] for name in SESSION_CHANGEABLE if name in self.changed_data}
+
+    def clean(self):
+        data = super().clean()
+        if self.instance.pk is None or self.errors:
+            return data
+        try:
+            training_session_change_check(TrainingSession.objects.get(pk=self.instance.pk), self.session_changes())
+        except DomainError as exc:
+            field = exc.extra.get("field")
+            self.add_error(field if field in self.fields else None, exc.detail)
+        return data
 
 
 @admin.register(TrainingCourse)
@@ -40,12 +83,20 @@ class EnrolmentInline(ReadOnlyInline):
 
 @admin.register(TrainingSession)
 class TrainingSessionAdmin(admin.ModelAdmin):
-    """Managers plan sessions here. Seats and status change only through the services (enrolment,
-    cancellation with promotion, attendance), so a saved session keeps its capacity and status:
-    no service resizes a session, and a raised capacity here would leave the waiting list unseated.
-    Once someone is enrolled, its time and place stay too: they were told them, and no service
-    moves a session and tells them yet."""
+    """Managers plan sessions here. Once saved, a session changes through the services: a new time
+    or place is told to everyone enrolled or waiting, more seats seat the waiting list, fewer than
+    are taken are refused, and "Cancel the selected sessions" calls one off and tells them why.
+    Its course stays once someone is enrolled (they signed up for it); its status is the services'."""
 
+    form = TrainingSessionForm
+    action_form = ReasonActionForm
+    actions = [
+        transition_action(
+            cancel_session,
+            label="Cancel the selected sessions (everyone enrolled or waiting is told the reason)",
+            reason_from_form=True,
+        )
+    ]
     list_display = [
         "course",
         "starts_at",
@@ -67,12 +118,29 @@ class TrainingSessionAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return session_list().order_by(*TrainingSession._meta.ordering)
 
+    def get_fields(self, request, obj=None):
+        fields = ["course", "place", "location", "trainer", "starts_at", "ends_at", "capacity", "status"]
+        return [*fields, "change_reason"] if obj is not None else fields
+
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return ["status"]
-        if obj.enrolments.exists():  # people were told when and where: no service moves it yet
-            return ["course", "place", "location", "starts_at", "ends_at", "capacity", "status"]
-        return ["capacity", "status"]
+        if obj.enrolments.exists():  # they signed up for this course
+            return ["course", "status"]
+        return ["status"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            return super().save_model(request, obj, form, change)
+        try:
+            training_session_change(
+                actor=request.user,
+                session=obj,
+                changes=form.session_changes(),
+                reason=form.cleaned_data.get("change_reason", ""),
+            )
+        except DomainError as exc:  # changed by someone else since the form was checked
+            self.message_user(request, f"Not saved: {exc.detail}", messages.ERROR)
 
     @admin.display(description="Seats taken", ordering="seats_taken")
     def seats_taken(self, obj):

@@ -3,9 +3,11 @@ training" requests.
 
 Staff: `training-sessions` (every session; enrol a customer, record who attended), `enrolments`
 (read; cancel a seat or a place in line, which promotes the first in line) and `training-requests`
-(the follow-up queue; close one as arranged or declined). An associate writes on sessions of their
-home location only, managers and admins anywhere; anyone of staff closes requests. Sessions are
-planned by managers in the Django admin: no service creates or resizes one, so the API does not.
+(the follow-up queue; close one as arranged or declined). A planned session is moved, re-staffed
+or resized (`change/`: everyone enrolled or waiting is told a new time or place, more seats seat
+the waiting list) or called off (`cancel/`, with the reason they are told). An associate writes on
+sessions of their home location only (and moves them nowhere else), managers and admins anywhere;
+anyone of staff closes requests. Sessions are created by managers in the Django admin.
 Customers: `me/training-sessions` (open sessions and their seats, enrol yourself),
 `me/enrolments` (yours; cancel) and `me/training-requests` (ask for training on a purchase).
 """
@@ -23,7 +25,8 @@ from core.api.base import StaffViewSetMixin, StrictSerializer
 from core.api.pagination import CursorPagination, NewestFirstPagination
 from core.api.views import IDEMPOTENCY_KEY, CustomerScopedMixin
 from core.errors import RuleViolation
-from core.models import Customer
+from core.models import AssociateProfile, Customer, Location
+from core.services.inventory import check_home_location
 from installations import selectors_training as selectors
 from installations.api.access import HomeLocationMixin
 from installations.api.appointments import (
@@ -33,6 +36,7 @@ from installations.api.appointments import (
     AppointmentLocationSerializer,
     AppointmentProductSerializer,
     EmptySerializer,
+    StartsAtField,
 )
 from installations.choices import EnrolmentStatus, SessionStatus, TrainingPlace, TrainingRequestStatus
 from installations.models import Enrolment, TrainingRequest, TrainingSession
@@ -42,6 +46,8 @@ from installations.services_training import (
     training_enrol,
     training_request_close,
     training_request_create,
+    training_session_cancel,
+    training_session_change,
 )
 from orders.models import OrderLine
 
@@ -205,6 +211,30 @@ class AttendanceSerializer(StrictSerializer):
     )
 
 
+class SessionChangeSerializer(StrictSerializer):
+    """What changes; what is left out stays."""
+
+    starts_at = StartsAtField(required=False, help_text="With its UTC offset; still to come")
+    ends_at = StartsAtField(required=False, help_text="With its UTC offset; after the start")
+    place = serializers.ChoiceField(choices=TrainingPlace.choices, required=False)
+    location = serializers.PrimaryKeyRelatedField(
+        queryset=Location.objects.all(), pk_field=_id_field(), required=False, help_text="The store or organiser"
+    )
+    trainer = serializers.PrimaryKeyRelatedField(
+        queryset=AssociateProfile.objects.all(), pk_field=_id_field(), required=False, allow_null=True
+    )
+    capacity = serializers.IntegerField(
+        min_value=1, max_value=MAX_ATTENDEES, required=False, help_text="Not fewer than the seats taken"
+    )
+    reason = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, default="", help_text="Told with a new time or place"
+    )
+
+
+class SessionCancelSerializer(StrictSerializer):
+    reason = serializers.CharField(max_length=300, help_text="Why; told to everyone enrolled or waiting")
+
+
 class CloseRequestSerializer(StrictSerializer):
     outcome = serializers.CharField(max_length=500, help_text="What was arranged, or why not; told to the customer")
     enrolment = serializers.PrimaryKeyRelatedField(
@@ -273,7 +303,7 @@ class TrainingSessionViewSet(
 ):
     """Training sessions, soonest first. Without `starts_after` or `starts_before` the list holds the
     sessions not over yet; `?status=scheduled&starts_before=<now>` finds those awaiting attendance.
-    Sessions are planned (created, moved, resized) by managers in the Django admin."""
+    Sessions are created by managers in the Django admin, and changed or called off here or there."""
 
     queryset = TrainingSession.objects.all()
     pagination_class = SessionPagination
@@ -283,8 +313,10 @@ class TrainingSessionViewSet(
     action_permissions = {
         "enroll": "installations.add_enrolment",
         "attendance": "installations.change_enrolment",
+        "change": "installations.change_trainingsession",
+        "cancel": "installations.change_trainingsession",
     }
-    writes = ("enroll", "attendance")
+    writes = ("enroll", "attendance", "change", "cancel")
     elsewhere = ELSEWHERE
 
     def get_queryset(self):
@@ -321,6 +353,30 @@ class TrainingSessionViewSet(
         enrolment = training_enrol(actor=request.user, session=session, customer=data["customer"], order_line=line)
         body = EnrolmentSerializer(selectors.enrolment_list().get(pk=enrolment.pk)).data
         return _created(body, "enrolment-detail", enrolment.pk)
+
+    @extend_schema(request=SessionChangeSerializer, responses={200: TrainingSessionDetailSerializer, **CONFLICTS})
+    @action(detail=True, methods=["post"])
+    def change(self, request, pk=None):
+        """Move, re-staff or resize a session that has not started: a new time or place is told to
+        everyone enrolled or waiting (once per change, with `reason`); more seats seat the waiting
+        list in order; fewer seats than are taken are refused (422 `capacity_below_seats`)."""
+        session = self.get_object()
+        changes = dict(_input(SessionChangeSerializer, request.data))
+        reason = changes.pop("reason")
+        if "location" in changes:  # an associate's sessions stay at their store
+            check_home_location(request.user, changes["location"].pk, ELSEWHERE)
+        session = training_session_change(actor=request.user, session=session, changes=changes, reason=reason)
+        return Response(TrainingSessionDetailSerializer(selectors.session_detail().get(pk=session.pk)).data)
+
+    @extend_schema(request=SessionCancelSerializer, responses={200: TrainingSessionDetailSerializer, **CONFLICTS})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        """Call off a session that has not started: every seat and place in line is cancelled and
+        its customer told the reason; "I need training" requests it answered are open again."""
+        session = self.get_object()
+        reason = _input(SessionCancelSerializer, request.data)["reason"]
+        session = training_session_cancel(actor=request.user, session=session, reason=reason)
+        return Response(TrainingSessionDetailSerializer(selectors.session_detail().get(pk=session.pk)).data)
 
     @extend_schema(request=AttendanceSerializer, responses={200: TrainingSessionDetailSerializer, **CONFLICTS})
     @action(detail=True, methods=["post"])

@@ -1,7 +1,7 @@
-"""The training admin: managers keep the courses and plan sessions (whose seats and status only
-the services change), read enrolments and the "I need training" queue, and cancel enrolments
-with the same service the API uses (the first in line is promoted; refusals are reported per
-row). Change lists run a fixed number of queries."""
+"""The training admin: managers keep the courses and plan sessions (a saved one changes and is
+called off through the services, which tell the people in it), read enrolments and the "I need
+training" queue, and cancel enrolments with the same service the API uses (the first in line is
+promoted; refusals are reported per row). Change lists run a fixed number of queries."""
 
 from datetime import timedelta
 
@@ -85,7 +85,7 @@ def test_the_session_change_list_shows_seats_taken_and_the_waiting_list(signed_i
     assert [(row.capacity, row.seats_taken, row.waiting) for row in rows] == [(1, 1, 1), (1, 1, 1)]
 
 
-def test_a_session_page_lists_its_enrolments_read_only_and_keeps_its_seats(signed_in):
+def test_a_session_page_lists_its_enrolments_read_only_and_keeps_its_status(signed_in):
     session = _session(capacity=1)
     seated = training_enrol(actor=None, session=session, customer=CustomerFactory())
     training_enrol(actor=None, session=session, customer=CustomerFactory())
@@ -95,7 +95,7 @@ def test_a_session_page_lists_its_enrolments_read_only_and_keeps_its_seats(signe
 
     assert page.status_code == 200
     assert str(seated.customer) in page.content.decode()
-    assert "capacity" in page.context["adminform"].readonly_fields
+    assert "status" in page.context["adminform"].readonly_fields
     inline = page.context["inline_admin_formsets"][0]
     assert not inline.has_add_permission and not inline.has_change_permission and not inline.formset.can_delete
 
@@ -192,7 +192,7 @@ def test_a_session_page_runs_constant_queries_whatever_its_enrolments(signed_in)
     assert len(one) == len(five), "\n".join(five)
 
 
-def test_a_session_with_people_enrolled_keeps_its_time_and_place(signed_in):
+def test_a_session_with_people_enrolled_keeps_its_course(signed_in):
     empty, booked = _session(), _session(days=4)
     training_enrol(actor=None, session=booked, customer=CustomerFactory())
 
@@ -200,5 +200,81 @@ def test_a_session_with_people_enrolled_keeps_its_time_and_place(signed_in):
         page = signed_in.get(f"/admin/installations/trainingsession/{session.pk}/change/")
         return set(page.context["adminform"].readonly_fields)
 
-    assert "starts_at" not in readonly(empty)
-    assert {"starts_at", "ends_at", "location", "place", "course"} <= readonly(booked)
+    assert readonly(empty) == {"status"}
+    assert readonly(booked) == {"course", "status"}
+
+
+def _change(client, session, **fields):
+    start, end = timezone.localtime(session.starts_at), timezone.localtime(session.ends_at)
+    data = {
+        "place": session.place,
+        "location": session.location_id,
+        "trainer": session.trainer_id or "",
+        "starts_at_0": start.strftime("%Y-%m-%d"),
+        "starts_at_1": start.strftime("%H:%M:%S"),
+        "ends_at_0": end.strftime("%Y-%m-%d"),
+        "ends_at_1": end.strftime("%H:%M:%S"),
+        "capacity": session.capacity,
+        "change_reason": "",
+        "enrolments-TOTAL_FORMS": 0,
+        "enrolments-INITIAL_FORMS": 0,
+    } | fields
+    return client.post(f"/admin/installations/trainingsession/{session.pk}/change/", data)
+
+
+def test_moving_a_booked_session_in_the_admin_tells_the_people_in_it(signed_in):
+    session = _session(capacity=1)
+    seated = training_enrol(actor=None, session=session, customer=CustomerFactory())
+    waiting = training_enrol(actor=None, session=session, customer=CustomerFactory())
+    later = timezone.localtime(session.starts_at) + timedelta(days=1)
+
+    response = _change(
+        signed_in,
+        session,
+        starts_at_0=later.strftime("%Y-%m-%d"),
+        ends_at_0=later.strftime("%Y-%m-%d"),
+        capacity=2,
+        change_reason="the room is being painted",
+    )
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    session.refresh_from_db()
+    assert session.starts_at.date() == later.date() and session.capacity == 2
+    told = Notification.objects.filter(event="training_moved")
+    assert sorted(told.values_list("customer_id", flat=True)) == sorted([seated.customer_id, waiting.customer_id])
+    assert "the room is being painted" in told.first().body
+    assert Enrolment.objects.get(pk=waiting.pk).status == EnrolmentStatus.ENROLLED  # the new seat
+
+
+def test_fewer_seats_than_are_taken_are_refused_on_the_field(signed_in):
+    session = _session(capacity=2)
+    for _ in range(2):
+        training_enrol(actor=None, session=session, customer=CustomerFactory())
+
+    response = _change(signed_in, session, capacity=1)
+
+    assert response.status_code == 200
+    assert "2 seats are taken" in str(response.context["adminform"].form.errors["capacity"])
+    assert TrainingSession.objects.get(pk=session.pk).capacity == 2
+
+
+def test_a_manager_calls_sessions_off_with_a_reason_everyone_is_told(signed_in):
+    session, other = _session(capacity=1), _session(days=5)
+    seated = training_enrol(actor=None, session=session, customer=CustomerFactory())
+
+    without = signed_in.post(
+        "/admin/installations/trainingsession/",
+        {"action": "cancel_session", "_selected_action": [session.pk], "reason": ""},
+        follow=True,
+    )
+    assert TrainingSession.objects.get(pk=session.pk).status == "scheduled"
+    assert any("Say why" in m.message for m in get_messages(without.wsgi_request))
+
+    signed_in.post(
+        "/admin/installations/trainingsession/",
+        {"action": "cancel_session", "_selected_action": [session.pk, other.pk], "reason": "The trainer is ill"},
+    )
+
+    assert set(TrainingSession.objects.values_list("status", flat=True)) == {"cancelled"}
+    assert Enrolment.objects.get(pk=seated.pk).status == EnrolmentStatus.CANCELLED
+    assert Notification.objects.get(event="training_session_cancelled").customer_id == seated.customer_id

@@ -8,6 +8,7 @@ fixed number of queries per list."""
 import json
 from datetime import timedelta
 from uuid import uuid4
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
@@ -398,6 +399,20 @@ CASES = [
         lambda o: {"attended": [o["present"].customer_id]},
         AT_THE_STORE,
     ),
+    (
+        "change session",
+        "post",
+        lambda o: f"/api/v1/training-sessions/{o['upcoming'].pk}/change/",
+        lambda o: {"capacity": 5},
+        AT_THE_STORE,
+    ),
+    (
+        "cancel session",
+        "post",
+        lambda o: f"/api/v1/training-sessions/{o['upcoming'].pk}/cancel/",
+        lambda o: {"reason": "The trainer is ill"},
+        AT_THE_STORE,
+    ),
     ("enrolments", "get", lambda o: "/api/v1/enrolments/", None, STAFF),
     ("enrolment", "get", lambda o: f"/api/v1/enrolments/{o['seated'].pk}/", None, STAFF),
     ("cancel", "post", lambda o: f"/api/v1/enrolments/{o['seated'].pk}/cancel/", lambda o: {}, AT_THE_STORE),
@@ -722,3 +737,85 @@ def test_a_session_detail_runs_constant_queries_whatever_its_enrolments(manager_
         e["waiting_position"] for e in manager_client.get(f"/api/v1/training-sessions/{big.pk}/").json()["enrolments"]
     ]
     assert positions == [None, None, None, 1, 2, 3]
+
+
+def test_staff_move_a_session_and_the_people_in_it_are_told(local_client, setup):
+    session = _session(setup["store"], capacity=1)
+    seated = training_enrol(actor=None, session=session, customer=CustomerFactory())
+    waiting = training_enrol(actor=None, session=session, customer=CustomerFactory())
+    start = (session.starts_at + timedelta(days=2)).astimezone(ZoneInfo("Europe/Amsterdam"))
+    url = f"/api/v1/training-sessions/{session.pk}/change/"
+
+    moved = _post(
+        local_client,
+        url,
+        {
+            "starts_at": start.isoformat(),
+            "ends_at": (start + timedelta(hours=3)).isoformat(),
+            "capacity": 2,
+            "reason": "a bigger room",
+        },
+    )
+
+    assert moved.status_code == 200, moved.content
+    body = moved.json()
+    assert body["capacity"] == 2 and body["seats_left"] == 0
+    assert TrainingSession.objects.get(pk=session.pk).starts_at == start
+    assert _status(waiting) == EnrolmentStatus.ENROLLED
+    told = sorted(Notification.objects.filter(event="training_moved").values_list("customer_id", flat=True))
+    assert told == sorted([seated.customer_id, waiting.customer_id])
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "field_or_code"),
+    [
+        ({"capacity": 0}, 400, "capacity"),
+        ({"capacity": 1}, 422, "capacity_below_seats"),
+        ({"starts_at": "2020-01-01T10:00:00+00:00"}, 422, "starts_in_past"),
+        ({"starts_at": "2030-01-01T10:00:00"}, 400, "starts_at"),  # no UTC offset
+        ({"location": 2**31}, 400, "location"),
+        ({"status": "held"}, 400, "status"),
+        ({"place": "moon"}, 400, "place"),
+    ],
+)
+def test_a_bad_change_is_refused_field_by_field_and_changes_nothing(local_client, setup, body, status, field_or_code):
+    session = _session(setup["store"], capacity=2)
+    for _ in range(2):
+        training_enrol(actor=None, session=session, customer=CustomerFactory())
+    before = _state()
+
+    response = _post(local_client, f"/api/v1/training-sessions/{session.pk}/change/", body)
+
+    assert response.status_code == status, response.content
+    assert response["Content-Type"] == "application/problem+json"
+    problem = response.json()
+    fields = {error["field"] for error in problem.get("errors", [])}
+    assert field_or_code in fields or problem["code"] == field_or_code, problem
+    assert _state() == before
+
+
+def test_an_associate_does_not_move_a_session_to_another_store(local_client, setup):
+    session = _session(setup["store"])
+
+    response = _post(
+        local_client, f"/api/v1/training-sessions/{session.pk}/change/", {"location": LocationFactory().pk}
+    )
+
+    assert response.status_code == 403
+    assert TrainingSession.objects.get(pk=session.pk).location_id == setup["store"].pk
+
+
+def test_staff_call_a_session_off_with_a_reason(local_client, setup):
+    session = _session(setup["store"])
+    seated = training_enrol(actor=None, session=session, customer=CustomerFactory())
+    url = f"/api/v1/training-sessions/{session.pk}/cancel/"
+
+    without = _post(local_client, url, {})
+    called_off = _post(local_client, url, {"reason": "The trainer is ill"})
+    again = _post(local_client, url, {"reason": "The trainer is ill"})
+
+    assert without.status_code == 400 and without.json()["errors"][0]["field"] == "reason"
+    assert called_off.status_code == 200 and called_off.json()["status"] == SessionStatus.CANCELLED
+    assert again.status_code == 409
+    assert _status(seated) == EnrolmentStatus.CANCELLED
+    assert Notification.objects.get(event="training_session_cancelled").customer_id == seated.customer_id
