@@ -19,21 +19,10 @@ from installations.services_training import (
     training_session_cancel,
     training_session_change,
 )
-from tests.factories import AssociateProfileFactory, CustomerFactory, LocationFactory, ProductFactory, make_paid_order
+from tests.factories import AssociateProfileFactory, CustomerFactory, ProductFactory, make_paid_order
+from tests.installations.test_training import _session
 
 pytestmark = pytest.mark.django_db
-
-
-def _session(capacity=2, starts_in=timedelta(days=3)):
-    course = TrainingCourse.objects.create(code=f"latte-{capacity}-{starts_in.days}", name="Latte art")
-    start = timezone.now() + starts_in
-    return TrainingSession.objects.create(
-        course=course,
-        location=LocationFactory(),
-        starts_at=start,
-        ends_at=start + timedelta(hours=2),
-        capacity=capacity,
-    )
 
 
 def _fill(session, people):
@@ -66,7 +55,7 @@ def test_a_moved_session_tells_everyone_enrolled_or_waiting_once_with_the_reason
     assert _events("training_moved") == sorted([seated.customer_id, waiting.customer_id])
     moved = Notification.objects.filter(event="training_moved").first()
     assert "the trainer is away that day" in moved.body
-    assert Touchpoint.objects.filter(kind=TouchpointKind.TRAINING, summary__startswith="Moved: Latte art").count() == 2
+    assert Touchpoint.objects.filter(kind=TouchpointKind.TRAINING, summary__startswith="Moved: Espresso at home").count() == 2
 
 
 def test_a_second_move_is_told_again():
