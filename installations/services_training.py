@@ -6,18 +6,22 @@ never fill more seats than there are (tested with real connections on PostgreSQL
 serialises writers).
 """
 
+from datetime import timedelta
+
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
 from core.choices import Channel, TouchpointKind
 from core.errors import Conflict, RuleViolation
+from core.models import AssociateProfile
 from core.services.notifications import notify
 from core.services.timeline import touchpoint_record
 from core.timezones import zone_or_utc
 from installations.catalogue import covers
 from installations.choices import SEATED_STATUSES, EnrolmentStatus, SessionStatus, TrainingRequestStatus
-from installations.models import Enrolment, TrainingRequest, TrainingSession
+from installations.models import Absence, Enrolment, TrainingRequest, TrainingSession
+from installations.selectors import BOOKING_HORIZON, appointments_clashing
 
 
 def _locked(session: TrainingSession) -> TrainingSession:
@@ -139,16 +143,46 @@ def training_attendance(*, actor, session: TrainingSession, attended_customer_id
 
 SESSION_CHANGEABLE = ("course", "starts_at", "ends_at", "place", "location", "trainer", "capacity")
 _WHEN_AND_WHERE = {"starts_at", "ends_at", "place", "location"}
+LONGEST_SESSION = timedelta(hours=12)  # a sitting, not a course of weeks
+
+
+def training_session_plan_check(*, starts_at, ends_at, trainer, ignoring: int | None = None) -> None:
+    """The rules of a session's time and trainer, for a new session or a change (a `field` names
+    the culprit): still to come and within the booking horizon, at most LONGEST_SESSION long, and
+    a trainer who works here still and is free then (no job, absence or other session)."""
+    now = timezone.now()
+    if starts_at <= now:
+        raise RuleViolation("A session is planned for a time still to come.", code="starts_in_past", field="starts_at")
+    if starts_at > now + BOOKING_HORIZON:
+        raise RuleViolation(
+            f"Sessions are planned up to {BOOKING_HORIZON.days} days ahead.", code="beyond_horizon", field="starts_at"
+        )
+    if ends_at <= starts_at:
+        raise RuleViolation("A session ends after it starts.", code="ends_before_start", field="ends_at")
+    if ends_at - starts_at > LONGEST_SESSION:
+        hours = int(LONGEST_SESSION.total_seconds() // 3600)
+        raise RuleViolation(f"A session lasts at most {hours} hours.", code="session_too_long", field="ends_at")
+    if trainer is None:
+        return
+    if not trainer.user.is_active:
+        raise RuleViolation("That trainer no longer works here.", code="trainer_inactive", field="trainer")
+    others = TrainingSession.objects.filter(
+        trainer=trainer, status=SessionStatus.SCHEDULED, starts_at__lt=ends_at, ends_at__gt=starts_at
+    ).exclude(pk=ignoring)
+    absent = Absence.objects.filter(associate=trainer, starts_at__lt=ends_at, ends_at__gt=starts_at)
+    if others.exists() or absent.exists() or appointments_clashing(trainer, (starts_at, ends_at), now=now):
+        raise RuleViolation(
+            f"{trainer} is not free then (a job, an absence or another session).", code="trainer_busy", field="trainer"
+        )
 
 
 def training_session_change_check(session: TrainingSession, changes: dict) -> set[str]:
     """The fields `changes` really changes, or the rule it breaks (a `field` names the culprit):
-    for the admin's form to show before saving; the service runs it again under the lock."""
+    for the admin's form to show before saving; the service runs it again under the locks."""
     unknown = set(changes) - set(SESSION_CHANGEABLE)
     if unknown:
         raise RuleViolation(f"A session's {', '.join(sorted(unknown))} is not changed here.", code="not_changeable")
-    now = timezone.now()
-    if session.status != SessionStatus.SCHEDULED or session.starts_at <= now:
+    if session.status != SessionStatus.SCHEDULED or session.starts_at <= timezone.now():
         raise Conflict("Only a session that has not started yet is changed.", code="session_closed")
     changed = {name for name, value in changes.items() if getattr(session, name) != value}
     if "course" in changed and session.enrolments.exists():
@@ -157,12 +191,13 @@ def training_session_change_check(session: TrainingSession, changes: dict) -> se
             code="course_has_enrolments",
             field="course",
         )
-    starts = changes["starts_at"] if "starts_at" in changed else session.starts_at
-    ends = changes["ends_at"] if "ends_at" in changed else session.ends_at
-    if "starts_at" in changed and starts <= now:
-        raise RuleViolation("A session is moved to a time still to come.", code="starts_in_past", field="starts_at")
-    if ends <= starts:
-        raise RuleViolation("A session ends after it starts.", code="ends_before_start", field="ends_at")
+    if changed & {"starts_at", "ends_at", "trainer"}:
+        training_session_plan_check(
+            starts_at=changes["starts_at"] if "starts_at" in changed else session.starts_at,
+            ends_at=changes["ends_at"] if "ends_at" in changed else session.ends_at,
+            trainer=changes["trainer"] if "trainer" in changed else session.trainer,
+            ignoring=session.pk,
+        )
     capacity = changes["capacity"] if "capacity" in changed else session.capacity
     seated = _seats_taken(session)
     if capacity < max(seated, 1):
@@ -179,9 +214,13 @@ def training_session_change(*, actor, session: TrainingSession, changes: dict, r
     """Move, re-staff or resize a session before it starts (or change its course while nobody has
     signed up). Everyone enrolled or waiting is told a new time or place (with the reason); more
     seats seat the waiting list in order; fewer seats than are taken are refused: giving a seat up
-    is its enrolment's cancellation."""
+    is its enrolment's cancellation. The trainer's row is locked as a booking locks it, so a job
+    booked meanwhile and the session never overlap."""
     with transaction.atomic():
         session = _locked(session)
+        trainer = changes.get("trainer", session.trainer)
+        if trainer is not None:
+            AssociateProfile.objects.select_for_update(no_key=True).filter(pk=trainer.pk).first()
         changed = training_session_change_check(session, changes)
         if not changed:
             return session
@@ -197,15 +236,13 @@ def training_session_change(*, actor, session: TrainingSession, changes: dict, r
 
 def _tell_moved(session: TrainingSession, actor, reason: str) -> None:
     why = f" ({reason.strip()[:200]})" if reason and reason.strip() else ""
+    moved_at = timezone.now().isoformat()  # every real change is told; a save that changes nothing tells no one
     open_ones = session.enrolments.filter(status__in=(EnrolmentStatus.ENROLLED, EnrolmentStatus.WAITLISTED))
     for enrolment in open_ones.select_related("customer", "order_line__product", "order_line__order"):
         enrolment.session = session
-        _touchpoint(
-            enrolment, actor, f"Moved: {session.course.name}, now {_local(session)} at {session.location.name}{why}"
-        )
-        # once per enrolment and new time and place: a retried save does not tell twice, a second move does
-        where = f"{session.location_id}:{session.place}"
-        _tell(enrolment, "training_moved", key=f"{enrolment.pk}:{session.starts_at.isoformat()}:{where}", reason=why)
+        summary = f"Moved: {session.course.name}, now {_local(session)} at {session.location.name}{why}"
+        _touchpoint(enrolment, actor, summary)
+        _tell(enrolment, "training_moved", key=f"{enrolment.pk}:{moved_at}", reason=why)
 
 
 def training_session_cancel(*, actor, session: TrainingSession, reason: str) -> TrainingSession:
@@ -259,7 +296,11 @@ def _reopen_requests(enrolments: list[Enrolment]) -> None:
         request.status = TrainingRequestStatus.OPEN
         request.enrolment = request.handled_by = request.handled_at = None
         request.outcome = f"Reopened: the session it was arranged for was cancelled. Before: {request.outcome}"[:500]
-        request.save(update_fields=["status", "enrolment", "handled_by", "handled_at", "outcome"])
+        try:
+            with transaction.atomic():
+                request.save(update_fields=["status", "enrolment", "handled_by", "handled_at", "outcome"])
+        except IntegrityError:  # the customer asked again just now: that request stands
+            continue
 
 
 def _local(session: TrainingSession) -> str:
@@ -292,6 +333,7 @@ def _tell(enrolment: Enrolment, event: str, *, key: str = "", reason: str = "") 
         context={
             "course": session.course.name,
             "when": _local(session),
+            "until": f"{timezone.localtime(session.ends_at, zone_or_utc(session.location.time_zone)):%H:%M}",
             "where": session.location.name,
             "place": session.get_place_display(),
             "reason": reason,
@@ -332,6 +374,9 @@ def training_request_close(*, actor, request: TrainingRequest, outcome: str, enr
     if not outcome:
         raise RuleViolation("Say what was arranged or why not.", code="outcome_required")
     with transaction.atomic():
+        if enrolment is not None:  # locks in the order a session's cancellation takes them: session, seat, request
+            _locked(enrolment.session)
+            enrolment = Enrolment.objects.select_for_update(of=("self",)).select_related("session").get(pk=enrolment.pk)
         request = (
             TrainingRequest.objects.select_for_update(of=("self",))
             .select_related("customer", "order_line__product", "order_line__order")

@@ -3,6 +3,7 @@ through the service) and the "I need training" queue."""
 
 from django import forms
 from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
 
 from core.admin_tools import BigTableAdmin, HistoryAdmin, ReadOnlyInline, transition_action
 from core.errors import DomainError
@@ -20,6 +21,7 @@ from installations.services_training import (
     training_session_cancel,
     training_session_change,
     training_session_change_check,
+    training_session_plan_check,
 )
 
 
@@ -46,15 +48,27 @@ class TrainingSessionForm(forms.ModelForm):
         model = TrainingSession
         fields = ["course", "place", "location", "trainer", "starts_at", "ends_at", "capacity"]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            for name in SESSION_CHANGEABLE:  # what changed is judged against the page as it was shown,
+                if name in self.fields:  # so a save does not undo a move someone else made meanwhile
+                    self.fields[name].show_hidden_initial = True
+
     def session_changes(self) -> dict:
         return {name: self.cleaned_data[name] for name in SESSION_CHANGEABLE if name in self.changed_data}
 
     def clean(self):
         data = super().clean()
-        if self.instance.pk is None or self.errors:
+        if self.errors:
             return data
         try:
-            training_session_change_check(TrainingSession.objects.get(pk=self.instance.pk), self.session_changes())
+            if self.instance.pk is None:
+                training_session_plan_check(
+                    starts_at=data["starts_at"], ends_at=data["ends_at"], trainer=data.get("trainer")
+                )
+            else:
+                training_session_change_check(TrainingSession.objects.get(pk=self.instance.pk), self.session_changes())
         except DomainError as exc:
             field = exc.extra.get("field")
             self.add_error(field if field in self.fields else None, exc.detail)
@@ -140,7 +154,17 @@ class TrainingSessionAdmin(admin.ModelAdmin):
                 reason=form.cleaned_data.get("change_reason", ""),
             )
         except DomainError as exc:  # changed by someone else since the form was checked
+            request.training_session_not_saved = True
             self.message_user(request, f"Not saved: {exc.detail}", messages.ERROR)
+
+    def log_change(self, request, obj, message):
+        if not getattr(request, "training_session_not_saved", False):
+            super().log_change(request, obj, message)
+
+    def response_change(self, request, obj):
+        if getattr(request, "training_session_not_saved", False):  # back to the session as it now stands
+            return HttpResponseRedirect(request.path)
+        return super().response_change(request, obj)
 
     @admin.display(description="Seats taken", ordering="seats_taken")
     def seats_taken(self, obj):

@@ -24,6 +24,7 @@ from rest_framework.routers import SimpleRouter
 from core.api.base import StaffViewSetMixin, StrictSerializer
 from core.api.pagination import CursorPagination, NewestFirstPagination
 from core.api.views import IDEMPOTENCY_KEY, CustomerScopedMixin
+from core.choices import LocationKind
 from core.errors import RuleViolation
 from core.models import AssociateProfile, Customer, Location
 from core.services.inventory import check_home_location
@@ -218,10 +219,17 @@ class SessionChangeSerializer(StrictSerializer):
     ends_at = StartsAtField(required=False, help_text="With its UTC offset; after the start")
     place = serializers.ChoiceField(choices=TrainingPlace.choices, required=False)
     location = serializers.PrimaryKeyRelatedField(
-        queryset=Location.objects.all(), pk_field=_id_field(), required=False, help_text="The store or organiser"
+        queryset=Location.objects.filter(kind=LocationKind.STORE, is_active=True),
+        pk_field=_id_field(),
+        required=False,
+        help_text="An open store: where it is held, or which store organises it online or at home",
     )
     trainer = serializers.PrimaryKeyRelatedField(
-        queryset=AssociateProfile.objects.all(), pk_field=_id_field(), required=False, allow_null=True
+        queryset=AssociateProfile.objects.select_related("user"),
+        pk_field=_id_field(),
+        required=False,
+        allow_null=True,
+        help_text="An associate who works here and is free then; an associate names one of their own store",
     )
     capacity = serializers.IntegerField(
         min_value=1, max_value=MAX_ATTENDEES, required=False, help_text="Not fewer than the seats taken"
@@ -363,8 +371,10 @@ class TrainingSessionViewSet(
         session = self.get_object()
         changes = dict(_input(SessionChangeSerializer, request.data))
         reason = changes.pop("reason")
-        if "location" in changes:  # an associate's sessions stay at their store
+        if "location" in changes:  # an associate's sessions stay at their store, with its people
             check_home_location(request.user, changes["location"].pk, ELSEWHERE)
+        if changes.get("trainer") is not None:
+            check_home_location(request.user, changes["trainer"].home_location_id, ELSEWHERE)
         session = training_session_change(actor=request.user, session=session, changes=changes, reason=reason)
         return Response(TrainingSessionDetailSerializer(selectors.session_detail().get(pk=session.pk)).data)
 

@@ -7,15 +7,22 @@ from datetime import timedelta
 
 import pytest
 from django.contrib import admin
+from django.contrib.admin.models import LogEntry
 from django.contrib.messages import get_messages
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from core.models import Notification
+from installations.admin import training as training_admin
 from installations.choices import EnrolmentStatus
-from installations.models import Enrolment, TrainingCourse, TrainingRequest, TrainingSession
-from installations.services_training import training_cancel, training_enrol, training_request_create
+from installations.models import Absence, Enrolment, TrainingCourse, TrainingRequest, TrainingSession
+from installations.services_training import (
+    training_cancel,
+    training_enrol,
+    training_request_create,
+    training_session_change,
+)
 from tests.factories import AssociateProfileFactory, CustomerFactory, LocationFactory, ProductFactory, make_paid_order
 
 pytestmark = pytest.mark.django_db
@@ -207,6 +214,7 @@ def test_a_session_with_people_enrolled_keeps_its_course(signed_in):
 def _change(client, session, **fields):
     start, end = timezone.localtime(session.starts_at), timezone.localtime(session.ends_at)
     data = {
+        "course": session.course_id,
         "place": session.place,
         "location": session.location_id,
         "trainer": session.trainer_id or "",
@@ -278,3 +286,83 @@ def test_a_manager_calls_sessions_off_with_a_reason_everyone_is_told(signed_in):
     assert set(TrainingSession.objects.values_list("status", flat=True)) == {"cancelled"}
     assert Enrolment.objects.get(pk=seated.pk).status == EnrolmentStatus.CANCELLED
     assert Notification.objects.get(event="training_session_cancelled").customer_id == seated.customer_id
+
+
+def _shown(session):
+    """What the change page showed, as the hidden initial values the form sends back."""
+    start, end = timezone.localtime(session.starts_at), timezone.localtime(session.ends_at)
+    return {
+        "initial-course": session.course_id,
+        "initial-place": session.place,
+        "initial-location": session.location_id,
+        "initial-trainer": session.trainer_id or "",
+        "initial-starts_at_0": start.strftime("%Y-%m-%d"),
+        "initial-starts_at_1": start.strftime("%H:%M:%S"),
+        "initial-ends_at_0": end.strftime("%Y-%m-%d"),
+        "initial-ends_at_1": end.strftime("%H:%M:%S"),
+        "initial-capacity": session.capacity,
+    }
+
+
+def test_saving_a_page_shown_before_someone_moved_the_session_does_not_move_it_back(signed_in):
+    session = _session(capacity=2)
+    shown = TrainingSession.objects.get(pk=session.pk)
+    later = session.starts_at + timedelta(days=1)
+    training_session_change(
+        actor=None, session=session, changes={"starts_at": later, "ends_at": later + timedelta(hours=2)}
+    )
+
+    response = _change(signed_in, shown, capacity=4, **_shown(shown))  # only the seats were changed on the page
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    session.refresh_from_db()
+    assert (session.starts_at, session.capacity) == (later, 4)
+
+
+def test_a_save_the_service_refuses_after_the_form_passed_says_so_and_logs_nothing(signed_in, monkeypatch):
+    session = _session(capacity=2)
+    for _ in range(2):
+        training_enrol(actor=None, session=session, customer=CustomerFactory())
+    # the page's check ran while a seat was still free; by the save both are taken
+    monkeypatch.setattr(training_admin, "training_session_change_check", lambda session, changes: set(changes))
+
+    response = _change(signed_in, session, capacity=1)
+
+    assert response.status_code == 302 and response["Location"].endswith(f"/trainingsession/{session.pk}/change/")
+    shown = [m.message for m in get_messages(response.wsgi_request)]
+    assert shown == ["Not saved: 2 seats are taken; the session cannot have fewer."]
+    assert TrainingSession.objects.get(pk=session.pk).capacity == 2
+    assert not LogEntry.objects.filter(object_id=str(session.pk)).exists()
+
+
+def test_a_new_session_in_the_past_or_with_a_busy_trainer_is_refused_on_the_field(client, manager):
+    client.force_login(manager)
+    course = TrainingCourse.objects.create(code="latte", name="Latte art")
+    trainer = AssociateProfileFactory(user__roles=["associate"])
+    start = timezone.localtime() + timedelta(days=5)
+    Absence.objects.create(associate=trainer, starts_at=start - timedelta(days=1), ends_at=start + timedelta(days=1))
+
+    def plan(day, **fields):
+        return client.post(
+            "/admin/installations/trainingsession/add/",
+            {
+                "course": course.pk,
+                "place": "store",
+                "location": LocationFactory().pk,
+                "starts_at_0": day.strftime("%Y-%m-%d"),
+                "starts_at_1": "10:00:00",
+                "ends_at_0": day.strftime("%Y-%m-%d"),
+                "ends_at_1": "12:00:00",
+                "capacity": 8,
+                "enrolments-TOTAL_FORMS": 0,
+                "enrolments-INITIAL_FORMS": 0,
+            }
+            | fields,
+        )
+
+    past = plan(timezone.localtime() - timedelta(days=2))
+    busy = plan(start, trainer=trainer.pk)
+
+    assert "starts_at" in past.context["adminform"].form.errors
+    assert "not free then" in str(busy.context["adminform"].form.errors["trainer"])
+    assert not TrainingSession.objects.exists()

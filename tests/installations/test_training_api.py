@@ -21,7 +21,7 @@ from core.models import Notification, Touchpoint
 from installations.choices import EnrolmentStatus, SessionStatus
 from installations.models import Enrolment, TrainingCourse, TrainingRequest, TrainingSession
 from installations.services_training import training_enrol, training_request_create
-from tests.factories import CustomerFactory, LocationFactory, ProductFactory, make_paid_order
+from tests.factories import AssociateProfileFactory, CustomerFactory, LocationFactory, ProductFactory, make_paid_order
 from tests.matrix import assert_allowed_or_refused
 
 pytestmark = pytest.mark.django_db
@@ -819,3 +819,35 @@ def test_staff_call_a_session_off_with_a_reason(local_client, setup):
     assert again.status_code == 409
     assert _status(seated) == EnrolmentStatus.CANCELLED
     assert Notification.objects.get(event="training_session_cancelled").customer_id == seated.customer_id
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"starts_at": "9999-12-31T23:00:00+00:00", "ends_at": "9999-12-31T23:30:00+00:00"},
+        {"ends_at": "9999-12-31T23:30:00+00:00"},
+        {"starts_at": "0001-01-01T00:00:00+00:00"},
+    ],
+)
+def test_far_off_times_are_refused_not_a_500(local_client, setup, body):
+    session = _session(setup["store"])
+    training_enrol(actor=None, session=session, customer=CustomerFactory())
+
+    response = _post(local_client, f"/api/v1/training-sessions/{session.pk}/change/", body)
+
+    assert response.status_code in (400, 422), response.content
+    assert TrainingSession.objects.get(pk=session.pk).starts_at == session.starts_at
+
+
+def test_an_associate_names_a_trainer_of_their_own_store_only(local_client, setup):
+    session = _session(setup["store"])
+    colleague = AssociateProfileFactory(home_location=setup["store"], user__roles=["associate"])
+    elsewhere = AssociateProfileFactory(user__roles=["associate"])
+    url = f"/api/v1/training-sessions/{session.pk}/change/"
+
+    refused = _post(local_client, url, {"trainer": elsewhere.pk})
+    named = _post(local_client, url, {"trainer": colleague.pk})
+
+    assert refused.status_code == 403
+    assert named.status_code == 200, named.content
+    assert TrainingSession.objects.get(pk=session.pk).trainer == colleague

@@ -2,16 +2,19 @@
 waiting are told (once per change), more seats seat the waiting list in order, fewer than are
 taken are refused, and a cancelled session reopens the "I need training" requests it answered."""
 
+import threading
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from core.choices import TouchpointKind
 from core.errors import Conflict, RuleViolation
 from core.models import Notification, Touchpoint
 from installations.choices import EnrolmentStatus, SessionStatus, TrainingRequestStatus
-from installations.models import Enrolment, TrainingCourse, TrainingRequest, TrainingSession
+from installations.models import Absence, Enrolment, TrainingCourse, TrainingRequest, TrainingSession
 from installations.services_training import (
     training_enrol,
     training_request_close,
@@ -55,7 +58,10 @@ def test_a_moved_session_tells_everyone_enrolled_or_waiting_once_with_the_reason
     assert _events("training_moved") == sorted([seated.customer_id, waiting.customer_id])
     moved = Notification.objects.filter(event="training_moved").first()
     assert "the trainer is away that day" in moved.body
-    assert Touchpoint.objects.filter(kind=TouchpointKind.TRAINING, summary__startswith="Moved: Espresso at home").count() == 2
+    assert (
+        Touchpoint.objects.filter(kind=TouchpointKind.TRAINING, summary__startswith="Moved: Espresso at home").count()
+        == 2
+    )
 
 
 def test_a_second_move_is_told_again():
@@ -179,3 +185,117 @@ def test_a_request_arranged_with_a_cancelled_session_is_open_again():
     request = TrainingRequest.objects.get(pk=request.pk)
     assert request.status == TrainingRequestStatus.OPEN and request.enrolment is None
     assert "Booked on Saturday" in request.outcome
+
+
+def test_moving_back_and_forth_or_changing_only_the_end_is_told_every_time():
+    session = _session()
+    (seated,) = _fill(session, 1)
+    first, second = session.starts_at, session.starts_at + timedelta(days=1)
+
+    for start in (second, first, second):  # B, back to A, B again: each is news
+        training_session_change(
+            actor=None, session=session, changes={"starts_at": start, "ends_at": start + timedelta(hours=2)}
+        )
+    training_session_change(actor=None, session=session, changes={"ends_at": second + timedelta(hours=3)})
+
+    told = Notification.objects.filter(event="training_moved", customer=seated.customer).order_by("id")
+    assert told.count() == 4
+    assert f"{timezone.localtime(second + timedelta(hours=3), ZoneInfo(session.location.time_zone)):%H:%M}" in (
+        told.last().body
+    )
+
+
+@pytest.mark.parametrize(
+    ("changes", "code"),
+    [
+        ({"starts_at": timezone.now() + timedelta(days=800)}, "beyond_horizon"),
+        ({"ends_at": timezone.now() + timedelta(days=3, hours=20)}, "session_too_long"),
+    ],
+)
+def test_a_session_stays_within_the_horizon_and_a_day(changes, code):
+    session = _session()
+    if "starts_at" in changes:
+        changes["ends_at"] = changes["starts_at"] + timedelta(hours=2)
+
+    with pytest.raises(RuleViolation) as refused:
+        training_session_change(actor=None, session=session, changes=changes)
+
+    assert refused.value.code == code
+
+
+def test_a_trainer_must_be_free_and_still_working_here():
+    session = _session()
+    busy = AssociateProfileFactory(user__roles=["associate"])
+    Absence.objects.create(
+        associate=busy, starts_at=session.starts_at - timedelta(hours=1), ends_at=session.ends_at, reason="Leave"
+    )
+    teaching = AssociateProfileFactory(user__roles=["associate"])
+    other = _session(capacity=3, starts_in=timedelta(days=3, minutes=30))
+    training_session_change(actor=None, session=other, changes={"trainer": teaching})
+    gone = AssociateProfileFactory(user__roles=["associate"], user__is_active=False)
+
+    for trainer, code in ((busy, "trainer_busy"), (teaching, "trainer_busy"), (gone, "trainer_inactive")):
+        with pytest.raises(RuleViolation) as refused:
+            training_session_change(actor=None, session=session, changes={"trainer": trainer})
+        assert refused.value.code == code, trainer
+    assert TrainingSession.objects.get(pk=session.pk).trainer is None
+    free = AssociateProfileFactory(user__roles=["associate"])
+    training_session_change(actor=None, session=session, changes={"trainer": free})
+    assert TrainingSession.objects.get(pk=session.pk).trainer == free
+
+
+def test_a_request_the_customer_asked_again_meanwhile_is_not_reopened_twice():
+    session = _session()
+    line = make_paid_order(lines=[(ProductFactory(trainable=True), 1, "499.00")]).lines.get()
+    first = training_request_create(actor=None, order_line=line)
+    enrolment = training_enrol(actor=None, session=session, customer=line.order.customer, order_line=line)
+    training_request_close(actor=None, request=first, outcome="Booked", enrolment=enrolment)
+    again = training_request_create(actor=None, order_line=line, note="Another question")
+
+    training_session_cancel(actor=None, session=session, reason="Not enough sign-ups")
+
+    assert TrainingRequest.objects.get(pk=first.pk).status == TrainingRequestStatus.ARRANGED
+    assert TrainingRequest.objects.get(pk=again.pk).status == TrainingRequestStatus.OPEN
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_seats_taken_away_while_people_enrol_never_leave_more_seated_than_seats():
+    if connection.vendor != "postgresql":
+        pytest.skip("real concurrent connections need PostgreSQL; SQLite serialises every write")
+    session = _session(capacity=6)
+    customers = [CustomerFactory() for _ in range(8)]
+    barrier = threading.Barrier(len(customers) + 1)
+    errors, refused = [], []
+
+    def enrol(customer):
+        try:
+            barrier.wait()
+            training_enrol(actor=None, session=session, customer=customer)
+        except Exception as exc:
+            errors.append(repr(exc))
+        finally:
+            connection.close()
+
+    def shrink():
+        try:
+            barrier.wait()
+            training_session_change(actor=None, session=session, changes={"capacity": 3})
+        except RuleViolation as exc:  # more than three were seated first
+            refused.append(exc.code)
+        except Exception as exc:
+            errors.append(repr(exc))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=enrol, args=(c,)) for c in customers] + [threading.Thread(target=shrink)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == [] and refused in ([], ["capacity_below_seats"])
+    capacity = TrainingSession.objects.get(pk=session.pk).capacity
+    seated = Enrolment.objects.filter(session=session, status=EnrolmentStatus.ENROLLED).count()
+    assert seated == capacity == (6 if refused else 3)
+    assert Enrolment.objects.filter(session=session, status=EnrolmentStatus.WAITLISTED).count() == 8 - seated
