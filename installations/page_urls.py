@@ -1,6 +1,6 @@
 from django.urls import path
 
-from installations import views, views_alterations
+from installations import views, views_alterations, views_training
 
 app_name = "installations-pages"
 
@@ -14,6 +14,15 @@ urlpatterns = [
     path("installations/appointments/<str:number>/cancel/", views.appointment_cancel_view, name="cancel"),
     path("installations/appointments/<str:number>/reschedule/", views.appointment_reschedule_view, name="reschedule"),
     path("installations/appointments/<str:number>/schedule/", views.appointment_schedule_view, name="schedule"),
+    path("installations/training/<int:pk>/", views_training.training_session_page, name="training-session"),
+    path("installations/training/<int:pk>/enrol/", views_training.training_enrol_view, name="training-enrol"),
+    path(
+        "installations/training/<int:pk>/attendance/",
+        views_training.training_attendance_view,
+        name="training-attendance",
+    ),
+    path("installations/training/<int:pk>/change/", views_training.training_change_view, name="training-change"),
+    path("installations/training/<int:pk>/cancel/", views_training.training_cancel_view, name="training-cancel"),
     path("installations/alterations/", views_alterations.alteration_queue, name="alterations"),
     path("installations/alterations/new/", views_alterations.alteration_new, name="alteration-new"),
     path("installations/alterations/<str:number>/", views_alterations.alteration_page, name="alteration"),

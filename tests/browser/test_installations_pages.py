@@ -11,11 +11,12 @@ from datetime import time, timedelta
 import pytest
 from django.utils import timezone
 
-from core.models import Skill
+from core.models import Notification, Skill
 from core.timezones import zone_or_utc
 from installations.choices import AppointmentStatus
-from installations.models import Appointment, ServiceType, WorkingHours
+from installations.models import Appointment, ServiceType, TrainingCourse, TrainingSession, WorkingHours
 from installations.selectors import free_slots
+from installations.services_training import training_enrol
 from tests.browser.test_pages import sign_in
 from tests.factories import CategoryFactory, CustomerAddressFactory, CustomerFactory, ProductFactory, make_paid_order
 from tests.installations.test_pages import morning_zone
@@ -151,4 +152,49 @@ def test_associate_books_moves_starts_and_completes_an_installation(
         {"item": "Steam program shown", "done": False},
     ]
     assert appointment.notes == "Old oven taken away" and appointment.completed_at is not None
+    assert page_errors == []
+
+
+def test_associate_enrols_moves_and_calls_off_a_training_session(page, page_errors, associate_user, screenshot):
+    store = associate_user.associate.home_location
+    zone = zone_or_utc(store.time_zone)
+    start = (timezone.now() + timedelta(days=2)).astimezone(zone).replace(hour=18, minute=0, second=0, microsecond=0)
+    course = TrainingCourse.objects.create(code="steam", name="Cooking with steam")
+    session = TrainingSession.objects.create(
+        course=course, location=store, starts_at=start, ends_at=start + timedelta(hours=2), capacity=1
+    )
+    seated = CustomerFactory(given_name="Emma", family_name="de Vries")
+    training_enrol(actor=None, session=session, customer=seated)
+    waiting = CustomerFactory(given_name="Sanne", family_name="Bakker")
+
+    # From the store's calendar to the session.
+    sign_in(page, associate_user.email)
+    page.goto(f"/installations/calendar/?week={start:%Y-%m-%d}")
+    page.get_by_role("link", name="Cooking with steam").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Cooking with steam")
+    expect(page.get_by_role("table", name="Seated")).to_contain_text("Emma de Vries")
+
+    # One seat, taken: the next customer goes on the waiting list.
+    page.get_by_label("Customer number").fill(waiting.number)
+    page.get_by_role("button", name="Enrol").click()
+    expect(page.locator(".messages")).to_contain_text("Sanne Bakker has a place on the waiting list")
+    expect(page.get_by_role("table", name="Waiting list")).to_contain_text("Sanne Bakker")
+
+    # A second seat and an hour later: Sanne moves up, both are told.
+    page.get_by_label("From").fill("19:00")
+    page.get_by_label("Until").fill("21:00")
+    page.get_by_label("Seats").fill("2")
+    page.get_by_label("Reason", exact=True).fill("a bigger room in the evening")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator(".messages")).to_contain_text("told the new time")
+    expect(page.get_by_role("table", name="Seated")).to_contain_text("Sanne Bakker")
+    expect(page.locator("section.record")).to_contain_text("19:00–21:00")
+    screenshot(page, "training-session")
+
+    page.get_by_label("Reason to call it off").fill("The trainer is ill")
+    page.get_by_role("button", name="Call the session off").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Cancelled")
+    assert TrainingSession.objects.get(pk=session.pk).status == "cancelled"
+    told = set(Notification.objects.filter(event="training_session_cancelled").values_list("customer_id", flat=True))
+    assert told == {seated.pk, waiting.pk}
     assert page_errors == []
