@@ -223,7 +223,8 @@ def test_the_store_calendar_shows_the_weeks_appointments_sessions_and_alteration
     assert days[4].alterations == [alteration]
     assert f'href="/installations/appointments/{appointment.number}/"' in page
     assert "10:00–11:30" in page and "Oven installation" in page and appointment.customer.full_name in page
-    assert f'/installations/training/{session.pk}/">Cooking with steam</a> · 1/6 seats' in page and "18:00–19:00" in page
+    assert f'/installations/training/{session.pk}/">Cooking with steam</a> · 1/6 seats' in page
+    assert "18:00–19:00" in page
     assert alteration.number in page and "Hemming" in page
     assert later.number not in page
     assert "times in Europe/Amsterdam" in page
