@@ -1,7 +1,7 @@
 """Input of the training session page: enrol a customer, record who came, move or resize the
 session, call it off. Times are typed as the session's store reads its clock."""
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from django import forms
 
@@ -37,19 +37,23 @@ class AttendanceForm(forms.Form):
 
 
 class SessionChangeForm(forms.Form):
-    """The session's day, times and seats as they are now; what is typed differently changes."""
+    """The session's day, times and seats as the page showed them (sent back as hidden initial
+    values): only what is typed differently changes, so a save never undoes a move someone else
+    made meanwhile. Times are the store's wall clock; an end before the start is the next day."""
 
     day = DayField(label="Day")
     starts = forms.TimeField(label="From")
-    ends = forms.TimeField(label="Until")
+    ends = forms.TimeField(label="Until", help_text="Before the start: the next day")
     capacity = forms.IntegerField(min_value=1, max_value=32767, label="Seats")
     reason = forms.CharField(
         max_length=200, required=False, label="Reason", help_text="Told with a new time to everyone enrolled or waiting"
     )
 
-    def __init__(self, *args, zone=None, **kwargs):
+    def __init__(self, *args, zone, **kwargs):
         super().__init__(*args, **kwargs)
         self.zone = zone
+        for name in ("day", "starts", "ends", "capacity"):
+            self.fields[name].show_hidden_initial = True
 
     @classmethod
     def showing(cls, session, zone, **kwargs):
@@ -57,13 +61,34 @@ class SessionChangeForm(forms.Form):
         initial = {"day": starts.date(), "starts": starts.time(), "ends": ends.time(), "capacity": session.capacity}
         return cls(initial=initial, zone=zone, **kwargs)
 
-    def changes(self, session) -> dict:
-        """What differs from `session`: the instants in the store's zone, and the seats."""
-        data = self.cleaned_data
-        starts = datetime.combine(data["day"], data["starts"], tzinfo=self.zone)
-        ends = datetime.combine(data["day"], data["ends"], tzinfo=self.zone)
-        wanted = {"starts_at": starts, "ends_at": ends, "capacity": data["capacity"]}
-        return {name: value for name, value in wanted.items() if getattr(session, name) != value}
+    def _instant(self, day, clock, name) -> datetime | None:
+        local = datetime.combine(day, clock, tzinfo=self.zone)
+        if local.astimezone(UTC).astimezone(self.zone).replace(tzinfo=None) != local.replace(tzinfo=None):
+            self.add_error(name, f"{clock:%H:%M} does not exist that day: the clocks go forward.")
+            return None
+        if local.replace(fold=1).utcoffset() != local.utcoffset():
+            self.add_error(name, f"{clock:%H:%M} happens twice that night (the clocks go back): choose another.")
+            return None
+        return local.astimezone(UTC)
+
+    def clean(self):
+        data = super().clean()
+        self.new_times = None
+        if self.errors or not {"day", "starts", "ends"} & set(self.changed_data):
+            return data
+        day, start_clock, end_clock = data["day"], data["starts"], data["ends"]  # add_error drops them from data
+        starts = self._instant(day, start_clock, "starts")
+        ends = self._instant(day if end_clock > start_clock else day + timedelta(days=1), end_clock, "ends")
+        if starts is not None and ends is not None:
+            self.new_times = (starts, ends)
+        return data
+
+    def changes(self) -> dict:
+        """What was typed differently from what the page showed."""
+        changes = {"capacity": self.cleaned_data["capacity"]} if "capacity" in self.changed_data else {}
+        if self.new_times is not None:
+            changes["starts_at"], changes["ends_at"] = self.new_times
+        return changes
 
 
 class SessionCancelForm(forms.Form):

@@ -6,7 +6,7 @@ never fill more seats than there are (tested with real connections on PostgreSQL
 serialises writers).
 """
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -159,7 +159,7 @@ def training_session_plan_check(*, starts_at, ends_at, trainer, ignoring: int | 
         )
     if ends_at <= starts_at:
         raise RuleViolation("A session ends after it starts.", code="ends_before_start", field="ends_at")
-    if ends_at - starts_at > LONGEST_SESSION:
+    if ends_at.astimezone(UTC) - starts_at.astimezone(UTC) > LONGEST_SESSION:  # real time, across a clock change
         hours = int(LONGEST_SESSION.total_seconds() // 3600)
         raise RuleViolation(f"A session lasts at most {hours} hours.", code="session_too_long", field="ends_at")
     if trainer is None:
@@ -215,13 +215,15 @@ def training_session_change(*, actor, session: TrainingSession, changes: dict, r
     signed up). Everyone enrolled or waiting is told a new time or place (with the reason); more
     seats seat the waiting list in order; fewer seats than are taken are refused: giving a seat up
     is its enrolment's cancellation. The trainer's row is locked as a booking locks it, so a job
-    booked meanwhile and the session never overlap."""
+    booked meanwhile and the session never overlap. The session returned tells in `changed` which
+    fields really changed (none when it already stood so)."""
     with transaction.atomic():
         session = _locked(session)
         trainer = changes.get("trainer", session.trainer)
         if trainer is not None:
             AssociateProfile.objects.select_for_update(no_key=True).filter(pk=trainer.pk).first()
         changed = training_session_change_check(session, changes)
+        session.changed = changed  # for the caller to say what happened; not stored
         if not changed:
             return session
         for name in changed:
@@ -386,8 +388,16 @@ def training_request_close(*, actor, request: TrainingRequest, outcome: str, enr
             raise Conflict("This request was followed up already.", code="request_closed")
         if enrolment is not None and enrolment.customer_id != request.customer_id:
             raise RuleViolation("That enrolment is another customer's.", code="enrolment_not_customers")
-        if enrolment is not None and enrolment.status not in (EnrolmentStatus.ENROLLED, EnrolmentStatus.WAITLISTED):
-            raise RuleViolation("That enrolment is not open any more.", code="enrolment_not_open")
+        if enrolment is not None:
+            session = enrolment.session
+            started = session.status != SessionStatus.SCHEDULED or session.starts_at <= timezone.now()
+            if started or enrolment.status not in (EnrolmentStatus.ENROLLED, EnrolmentStatus.WAITLISTED):
+                raise RuleViolation("That enrolment is not open any more.", code="enrolment_not_open")
+            if not covers(session.course, request.order_line.product):
+                raise RuleViolation(
+                    f"{session.course.name} is not a course for {request.order_line.product.name}.",
+                    code="course_not_for_product",
+                )
         request.status = TrainingRequestStatus.ARRANGED if enrolment is not None else TrainingRequestStatus.DECLINED
         request.enrolment, request.outcome = enrolment, outcome[:500]
         request.handled_by, request.handled_at = actor, timezone.now()

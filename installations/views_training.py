@@ -135,20 +135,15 @@ def training_attendance_view(request, pk):
 @require_POST
 @staff_required
 def training_change_view(request, pk):
-    changed = {}
-
-    def work(session, form):
-        changed.update(form.changes(session))
-        return services.training_session_change(
-            actor=request.user, session=session, changes=changed, reason=form.cleaned_data["reason"]
-        )
-
     def success(done) -> str:
-        if not changed:
-            return "Nothing to change."
-        if {"starts_at", "ends_at"} & changed.keys():
-            return "Moved; everyone enrolled or waiting has been told the new time."
-        return f"The session has {done.capacity} seats now; anyone a new seat went to has been told."
+        if not done.changed:
+            return "Nothing was changed."
+        said = []
+        if {"starts_at", "ends_at"} & done.changed:
+            said.append("moved; everyone enrolled or waiting has been told the new time")
+        if "capacity" in done.changed:
+            said.append(f"{done.capacity} seats now; anyone a new seat went to has been told")
+        return "Saved: " + ", and ".join(said) + "."
 
     return _step(
         request,
@@ -156,7 +151,9 @@ def training_change_view(request, pk):
         name="change",
         permission="installations.change_trainingsession",
         form=lambda session, data: SessionChangeForm(data, zone=location_zone(session.location), prefix="change"),
-        work=work,
+        work=lambda session, form: services.training_session_change(
+            actor=request.user, session=session, changes=form.changes(), reason=form.cleaned_data["reason"]
+        ),
         success=success,
     )
 

@@ -2,7 +2,7 @@
 customer, record who came, move or resize, call off), each through the services and refused with
 nothing written where it should be; an associate writes at their home store only."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from django.db import connection
@@ -13,7 +13,7 @@ from core.models import Notification
 from core.timezones import zone_or_utc
 from installations.choices import EnrolmentStatus, SessionStatus
 from installations.models import Enrolment, TrainingCourse, TrainingSession
-from installations.services_training import training_enrol
+from installations.services_training import training_enrol, training_session_change
 from tests.factories import AssociateProfileFactory, CustomerFactory, LocationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -192,3 +192,102 @@ def test_the_page_is_for_staff(client, store):
     assert client.get(_url(session)).status_code == 403
     assert client.post(_url(session, "cancel"), {"cancel-reason": "x"}).status_code == 403
     assert TrainingSession.objects.get(pk=session.pk).status == SessionStatus.SCHEDULED
+
+
+def _shown(page_form) -> dict:
+    """The change form as the page showed it: its values and the hidden initial ones sent back."""
+    form = page_form
+    values = {
+        "day": form.initial["day"].isoformat(),
+        "starts": form.initial["starts"].strftime("%H:%M:%S"),
+        "ends": form.initial["ends"].strftime("%H:%M:%S"),
+        "capacity": form.initial["capacity"],
+    }
+    return {f"change-{k}": v for k, v in values.items()} | {f"initial-change-{k}": v for k, v in values.items()}
+
+
+def _clock_change(month: int) -> date:
+    """The next last Sunday of `month` (March: the clocks go forward in Europe; October: back)."""
+    today = timezone.localdate()
+    for year in (today.year, today.year + 1):
+        day = date(year, month, 31)
+        while day.weekday() != 6:
+            day -= timedelta(days=1)
+        if day > today + timedelta(days=2):
+            return day
+    raise AssertionError("unreachable")
+
+
+def test_a_page_shown_before_someone_else_moved_the_session_only_changes_the_seats(trainer_client, store):
+    session = _session(store, capacity=2)
+    shown = _shown(trainer_client.get(_url(session)).context["forms"]["change"])
+    later = session.starts_at + timedelta(days=1)
+    training_session_change(
+        actor=None, session=session, changes={"starts_at": later, "ends_at": later + timedelta(hours=2)}
+    )
+
+    response = trainer_client.post(_url(session, "change"), shown | {"change-capacity": 5}, follow=True)
+
+    session.refresh_from_db()
+    assert (session.starts_at, session.capacity) == (later, 5)
+    assert "Saved: 5 seats now" in response.content.decode()
+
+
+def test_moving_and_resizing_at_once_says_both(trainer_client, store):
+    session = _session(store, capacity=1)
+    shown = _shown(trainer_client.get(_url(session)).context["forms"]["change"])
+
+    response = trainer_client.post(
+        _url(session, "change"),
+        shown | {"change-starts": "07:00", "change-ends": "08:00", "change-capacity": 3},
+        follow=True,
+    )
+
+    assert "Saved: moved; everyone enrolled or waiting has been told the new time, and 3 seats now" in (
+        response.content.decode()
+    )
+
+
+def test_a_session_that_ends_after_midnight_is_resized_and_moved_on_the_page(trainer_client, store):
+    session = _session(store, capacity=2)
+    shown = _shown(trainer_client.get(_url(session)).context["forms"]["change"])
+    zone = zone_or_utc(store.time_zone)
+
+    moved = trainer_client.post(_url(session, "change"), shown | {"change-starts": "22:00", "change-ends": "01:00"})
+    session.refresh_from_db()
+    shown = _shown(trainer_client.get(_url(session)).context["forms"]["change"])
+    resized = trainer_client.post(_url(session, "change"), shown | {"change-capacity": 4})
+
+    assert (moved.status_code, resized.status_code) == (302, 302)
+    session.refresh_from_db()
+    assert session.ends_at - session.starts_at == timedelta(hours=3) and session.capacity == 4
+    assert session.starts_at.astimezone(zone).hour == 22
+
+
+@pytest.mark.parametrize(("month", "clock", "says"), [(3, "02:30", "does not exist"), (10, "02:30", "happens twice")])
+def test_a_time_the_clock_change_skips_or_repeats_is_refused(trainer_client, month, clock, says):
+    store = LocationFactory(time_zone="Europe/Amsterdam")
+    trainer_client.force_login(AssociateProfileFactory(home_location=store, user__roles=["associate"]).user)
+    session = _session(store)
+    shown = _shown(trainer_client.get(_url(session)).context["forms"]["change"])
+    before = _snapshot(session)
+
+    response = trainer_client.post(
+        _url(session, "change"),
+        shown | {"change-day": _clock_change(month).isoformat(), "change-starts": clock, "change-ends": "05:00"},
+    )
+
+    assert response.status_code == 422 and says in response.content.decode()
+    assert _snapshot(session) == before
+
+
+@pytest.mark.parametrize("step", ["change", "attendance"])
+def test_an_associate_of_another_store_neither_moves_nor_takes_attendance(client, store, step):
+    session = _session(store)
+    client.force_login(AssociateProfileFactory(user__roles=["associate"]).user)
+    before = _snapshot(session)
+
+    response = client.post(_url(session, step), {"change-capacity": 9, "change-day": "2030-01-01"})
+
+    assert response.status_code == 403
+    assert _snapshot(session) == before

@@ -3,7 +3,7 @@ waiting are told (once per change), more seats seat the waiting list in order, f
 taken are refused, and a cancelled session reopens the "I need training" requests it answered."""
 
 import threading
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -21,6 +21,7 @@ from installations.services_training import (
     training_request_create,
     training_session_cancel,
     training_session_change,
+    training_session_plan_check,
 )
 from tests.factories import AssociateProfileFactory, CustomerFactory, ProductFactory, make_paid_order
 from tests.installations.test_training import _session
@@ -299,3 +300,41 @@ def test_seats_taken_away_while_people_enrol_never_leave_more_seated_than_seats(
     seated = Enrolment.objects.filter(session=session, status=EnrolmentStatus.ENROLLED).count()
     assert seated == capacity == (6 if refused else 3)
     assert Enrolment.objects.filter(session=session, status=EnrolmentStatus.WAITLISTED).count() == 8 - seated
+
+
+def test_a_request_is_not_arranged_with_a_session_that_is_over_or_for_another_product():
+    machine = ProductFactory(trainable=True)
+    line = make_paid_order(lines=[(machine, 1, "499.00")]).lines.get()
+    request = training_request_create(actor=None, order_line=line)
+    held = _session(capacity=1)
+    training_enrol(actor=None, session=held, customer=CustomerFactory())
+    waiting = training_enrol(actor=None, session=held, customer=line.order.customer)  # stays waitlisted
+    TrainingSession.objects.filter(pk=held.pk).update(status=SessionStatus.HELD)
+    other_course = TrainingCourse.objects.create(code="grinder", name="Grinders", product=ProductFactory())
+    elsewhere = _session(capacity=3)
+    TrainingSession.objects.filter(pk=elsewhere.pk).update(course=other_course)
+    wrong = Enrolment.objects.create(session=elsewhere, customer=line.order.customer, status=EnrolmentStatus.ENROLLED)
+
+    for enrolment, code in ((waiting, "enrolment_not_open"), (wrong, "course_not_for_product")):
+        with pytest.raises(RuleViolation) as refused:
+            training_request_close(actor=None, request=request, outcome="Booked", enrolment=enrolment)
+        assert refused.value.code == code
+    assert TrainingRequest.objects.get(pk=request.pk).status == TrainingRequestStatus.OPEN
+
+
+def test_the_longest_session_is_measured_in_real_time_across_a_clock_change():
+    zone = ZoneInfo("Europe/Amsterdam")
+    today = timezone.localdate()
+    for year in (today.year, today.year + 1):  # the next night the clocks go back
+        night = date(year, 10, 31)
+        while night.weekday() != 6:
+            night -= timedelta(days=1)
+        if night > today + timedelta(days=2):
+            break
+    starts = datetime.combine(night, time(0, 30), tzinfo=zone)
+    ends = datetime.combine(night, time(12, 15), tzinfo=zone)  # 11 h 45 on the clock, 12 h 45 in fact
+
+    with pytest.raises(RuleViolation) as refused:
+        training_session_plan_check(starts_at=starts, ends_at=ends, trainer=None)
+
+    assert refused.value.code == "session_too_long"
