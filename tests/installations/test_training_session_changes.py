@@ -3,7 +3,7 @@ waiting are told (once per change), more seats seat the waiting list in order, f
 taken are refused, and a cancelled session reopens the "I need training" requests it answered."""
 
 import threading
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -25,6 +25,7 @@ from installations.services_training import (
 )
 from tests.factories import AssociateProfileFactory, CustomerFactory, ProductFactory, make_paid_order
 from tests.installations.test_training import _session
+from tests.installations.test_training_pages import _clock_change
 
 pytestmark = pytest.mark.django_db
 
@@ -324,13 +325,7 @@ def test_a_request_is_not_arranged_with_a_session_that_is_over_or_for_another_pr
 
 def test_the_longest_session_is_measured_in_real_time_across_a_clock_change():
     zone = ZoneInfo("Europe/Amsterdam")
-    today = timezone.localdate()
-    for year in (today.year, today.year + 1):  # the next night the clocks go back
-        night = date(year, 10, 31)
-        while night.weekday() != 6:
-            night -= timedelta(days=1)
-        if night > today + timedelta(days=2):
-            break
+    night = _clock_change(10)  # the next night the clocks go back
     starts = datetime.combine(night, time(0, 30), tzinfo=zone)
     ends = datetime.combine(night, time(12, 15), tzinfo=zone)  # 11 h 45 on the clock, 12 h 45 in fact
 
