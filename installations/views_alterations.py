@@ -35,7 +35,7 @@ from installations.forms_alterations import (
     QualityCheckForm,
     QueueForm,
 )
-from installations.page_access import acts_at, home_location, location_zone, require
+from installations.page_access import acts_at, home_location, location_zone, page_step, require
 
 PAGE_SIZE = 50
 
@@ -253,25 +253,22 @@ def _page(request, alteration, *, status=200, sent=None):
 
 
 def _step(request, number, *, name, work, success, form=None, echo=True):
-    """One step of the work order `number`: `form(alteration, data)` bound to the POST if the step has one,
-    then `work(alteration, form)`. Done: back to its page saying `success(done)`. Refused: its
-    page again, saying why, with the status (the form as sent, unless `echo` is off)."""
+    """One step of the work order `number` (see `page_access.page_step`)."""
     require(request.user, "installations.change_alteration")
     alteration = get_object_or_404(selectors.alteration_detail(), number=number)
-    if not acts_at(request.user, alteration.location_id):
-        messages.error(request, services.ELSEWHERE)
-        return _page(request, alteration, status=403)
-    bound = form(alteration, request.POST) if form is not None else None
-    if bound is not None and not bound.is_valid():
-        messages.error(request, f"Nothing was changed. {form_errors(bound)}")
-        return _page(request, alteration, status=422, sent={name: bound} if echo else None)
-    try:
-        done = work(alteration, bound)
-    except (DomainError, PermissionDenied) as exc:
-        messages.error(request, getattr(exc, "detail", str(exc)))
-        return _page(request, alteration, status=getattr(exc, "status", 403), sent={name: bound} if echo else None)
-    messages.success(request, success(done))
-    return redirect("installations-pages:alteration", number=alteration.number)
+    return page_step(
+        request,
+        alteration,
+        location_id=alteration.location_id,
+        elsewhere=services.ELSEWHERE,
+        page=_page,
+        name=name,
+        form=form,
+        work=work,
+        success=success,
+        back=lambda: redirect("installations-pages:alteration", number=alteration.number),
+        echo=echo,
+    )
 
 
 @require_POST

@@ -7,21 +7,17 @@ of staff with the role reads every session; an associate writes on those of thei
 managers and admins anywhere. A step refused (bad input, a rule, the session's state, another
 store) shows the page again saying why, with the status the API would answer, and writes nothing."""
 
-from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from core.errors import DomainError
 from core.views import staff_required
 from installations import selectors_training as selectors
 from installations import services_training as services
 from installations.api.training import ELSEWHERE
 from installations.choices import EnrolmentStatus, SessionStatus
-from installations.forms import form_errors
 from installations.forms_training import AttendanceForm, EnrolForm, SessionCancelForm, SessionChangeForm
-from installations.page_access import acts_at, location_zone, require
+from installations.page_access import acts_at, location_zone, page_step, require
 
 
 def _session(pk):
@@ -75,24 +71,21 @@ def _page(request, session, *, status=200, sent=None):
 
 
 def _step(request, pk, *, name, permission, form, work, success):
-    """One step on session `pk`: `form(session, data)` bound to the POST, then `work(session, form)`.
-    Done: back to its page saying `success(done)`. Refused: the page again, saying why."""
+    """One step on session `pk` (see `page_access.page_step`)."""
     require(request.user, permission)
     session = _session(pk)
-    if not acts_at(request.user, session.location_id):
-        messages.error(request, ELSEWHERE)
-        return _page(request, session, status=403)
-    bound = form(session, request.POST)
-    if not bound.is_valid():
-        messages.error(request, f"Nothing was changed. {form_errors(bound)}")
-        return _page(request, session, status=422, sent={name: bound})
-    try:
-        done = work(session, bound)
-    except (DomainError, PermissionDenied) as exc:
-        messages.error(request, getattr(exc, "detail", str(exc)))
-        return _page(request, session, status=getattr(exc, "status", 403), sent={name: bound})
-    messages.success(request, success(done))
-    return redirect("installations-pages:training-session", pk=session.pk)
+    return page_step(
+        request,
+        session,
+        location_id=session.location_id,
+        elsewhere=ELSEWHERE,
+        page=_page,
+        name=name,
+        form=form,
+        work=work,
+        success=success,
+        back=lambda: redirect("installations-pages:training-session", pk=session.pk),
+    )
 
 
 def _enrolled(enrolment) -> str:
